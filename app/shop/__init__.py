@@ -1,0 +1,66 @@
+"""shopstack's shop: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from .config import INSTANCE_DIR, Config
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every table known before the first query
+    from .database import configure_engine_events
+    from .extensions import db, init_cache, init_celery, migrate
+    from .metrics import register_metrics
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    init_cache(app)
+    init_celery(app)
+    register_metrics(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .cart.views import bp as cart_bp
+    from .catalog.views import bp as catalog_bp
+    from .health import bp as health_bp
+    from .openapi import bp as openapi_bp
+    from .orders.views import bp as orders_bp
+    from .storefront.views import bp as storefront_bp
+
+    for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, storefront_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .commands import register as register_cli
+
+    register_cli(app)

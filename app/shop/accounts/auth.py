@@ -1,0 +1,48 @@
+"""Who is asking: a bearer token for API clients, the session cookie for the storefront."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, session
+
+from ..errors import Problem
+from ..extensions import db
+from .models import User
+from .service import user_from_token
+
+
+def current_user() -> User | None:
+    if "current_user" in g:
+        return g.current_user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_from_token(header[7:].strip(), current_app.config["SECRET_KEY"],
+                               current_app.config["API_TOKEN_MAX_AGE_SECONDS"])
+        if user is None:
+            raise Problem(401, "Unauthorized", "The bearer token is invalid or expired.",
+                          type_="invalid-token")
+    elif "uid" in session:
+        user = db.session.get(User, session["uid"])
+    g.current_user = user
+    return user
+
+
+def require_customer() -> User:
+    user = current_user()
+    if user is None:
+        raise Problem(401, "Unauthorized", "Log in, or send a bearer token from POST /api/v1/auth/login.",
+                      type_="login-required")
+    return user
+
+
+def require_staff() -> User:
+    user = require_customer()
+    if not user.is_staff:
+        raise Problem(403, "Forbidden", "Only staff may do this.", type_="staff-only")
+    return user
+
+
+def log_in(user: User) -> None:
+    session.clear()
+    session["uid"] = user.id
+    g.current_user = user

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, session
+
+from ..api import operation
+from ..cart.service import merge_guest_cart
+from .auth import log_in, require_customer
+from .schemas import Credentials, Registration, TokenOut, UserOut
+from .service import authenticate, issue_token, register
+
+bp = Blueprint("accounts", __name__, url_prefix="/api/v1/auth")
+
+
+def _token_response(user) -> dict:
+    return TokenOut(
+        token=issue_token(user, current_app.config["SECRET_KEY"]),
+        expires_in=current_app.config["API_TOKEN_MAX_AGE_SECONDS"],
+        user=UserOut.model_validate(user, from_attributes=True),
+    ).model_dump()
+
+
+@bp.post("/register")
+@operation("Create a customer account", tags=["accounts"], body=Registration, response=TokenOut, status=201)
+def register_view(body: Registration):
+    user = register(body.email, body.password, body.name)
+    log_in(user)
+    return _token_response(user), 201
+
+
+@bp.post("/login")
+@operation("Log in and get a bearer token", tags=["accounts"], body=Credentials, response=TokenOut,
+           headers={"X-Cart-Id": "A guest cart to merge into the customer's cart"})
+def login_view(body: Credentials):
+    user = authenticate(body.email, body.password)
+    log_in(user)
+    merge_guest_cart(user, request.headers.get("X-Cart-Id") or session.get("cart_id"))
+    return _token_response(user)
+
+
+@bp.get("/me")
+@operation("The logged-in account", tags=["accounts"], response=UserOut, auth="customer")
+def me_view():
+    return UserOut.model_validate(require_customer(), from_attributes=True).model_dump()

@@ -1,0 +1,173 @@
+"""The JSON API's plumbing: input parsing into pydantic models, pagination, and the OpenAPI
+document, which is built from the same models the views parse and answer with, so it cannot
+drift from the code."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
+
+API_PREFIX = "/api/v1"
+
+
+class Schema(BaseModel):
+    """Base of every request schema: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PageQuery(Schema):
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+@dataclass
+class Operation:
+    summary: str
+    tags: list[str]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: str = "none"  # none | optional | customer | staff
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _read_json_body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise Problem(400, "Malformed JSON", "The request body is empty; a JSON object is expected.",
+                      type_="malformed-json", field="body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem(400, "Malformed JSON", f"The request body is not valid JSON: {error}",
+                      type_="malformed-json", field="body") from None
+
+
+def parse(model: type[BaseModel], data: Any, source: str) -> BaseModel:
+    if source == "body" and not isinstance(data, dict):
+        raise Problem(422, "Invalid request", "The request body must be a JSON object.",
+                      type_="validation-error", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_problem(error, source) from None
+
+
+def operation(summary: str, *, tags: list[str], body=None, query=None, response=None, status=200,
+              auth="none", headers=None) -> Callable:
+    """Document a view and parse its input: the view receives `body=` and/or `query=` models."""
+    spec = Operation(summary, tags, body, query, response, status, auth, headers or {})
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if spec.body is not None:
+                kwargs["body"] = parse(spec.body, _read_json_body(), "body")
+            if spec.query is not None:
+                kwargs["query"] = parse(spec.query, request.args.to_dict(), "query")
+            return view(*args, **kwargs)
+
+        wrapper.openapi = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def page_of(items: list[Any], total: int, query: PageQuery) -> dict[str, Any]:
+    return {"items": items, "total": total, "page": query.page, "per_page": query.per_page}
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+    },
+}
+
+
+def _openapi_path(rule: str) -> str:
+    # Flask's <int:product_id> becomes OpenAPI's {product_id}.
+    parts = []
+    for segment in rule.split("/"):
+        if segment.startswith("<") and segment.endswith(">"):
+            segment = "{" + segment[1:-1].split(":")[-1] + "}"
+        parts.append(segment)
+    return "/".join(parts)
+
+
+def build_openapi(app: Flask) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(API_PREFIX):
+            continue
+        spec: Operation | None = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if spec is None:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op: dict[str, Any] = {
+                "operationId": rule.endpoint.replace(".", "_"),
+                "summary": spec.summary,
+                "tags": spec.tags,
+                "parameters": [
+                    {"name": arg, "in": "path", "required": True,
+                     "schema": {"type": "integer" if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "string"}}  # noqa: SLF001
+                    for arg in sorted(rule.arguments)
+                ],
+                "responses": {
+                    "4XX": {"description": "Client error",
+                            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                },
+            }
+            for name, description in spec.headers.items():
+                op["parameters"].append({"name": name, "in": "header", "required": False,
+                                         "description": description, "schema": {"type": "string"}})
+            if spec.query is not None:
+                for name, prop in spec.query.model_json_schema()["properties"].items():
+                    op["parameters"].append({"name": name, "in": "query", "required": False, "schema": prop})
+            if spec.body is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
+            success: dict[str, Any] = {"description": "Success"}
+            if spec.response is not None:
+                success["content"] = {"application/json": {"schema": ref(spec.response)}}
+            op["responses"][str(spec.status)] = success
+            if spec.auth in ("customer", "staff"):
+                op["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+            elif spec.auth == "optional":
+                op["security"] = [{}, {"bearerAuth": []}, {"cookieAuth": []}]
+            paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "shopstack API", "version": current_app.config["SHOP_RELEASE"]},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, StrictInt
+
+from ..api import Schema
+
+
+class NewItem(Schema):
+    product_id: StrictInt = Field(ge=1)
+    quantity: StrictInt = Field(1, ge=1, le=999)
+
+
+class QuantityChange(Schema):
+    quantity: StrictInt = Field(ge=1, le=999)
+
+
+class CouponCode(Schema):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class AdjustmentOut(BaseModel):
+    source: str
+    name: str
+    amount_cents: int
+
+
+class CartLineOut(BaseModel):
+    product_id: int
+    name: str
+    unit_price_cents: int
+    quantity: int
+    subtotal_cents: int
+    discount_cents: int
+    total_cents: int
+    discounts: list[AdjustmentOut]
+
+
+class CouponOut(BaseModel):
+    code: str
+    applied: bool
+    reason: str | None
+
+
+class CartOut(BaseModel):
+    id: str
+    version: int
+    customer_id: int | None
+    currency: str
+    lines: list[CartLineOut]
+    subtotal_cents: int
+    discounts: list[AdjustmentOut]
+    discount_cents: int
+    shipping_cents: int
+    tax_cents: int
+    tax_rate_bps: int
+    total_cents: int
+    coupon: CouponOut | None

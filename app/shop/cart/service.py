@@ -1,0 +1,205 @@
+"""Carts: who may see them, what is in them, and what they cost.
+
+Every change is a compare-and-set on the cart's version, so two concurrent edits are applied
+one after the other (or the stale one is refused when the client sent If-Match), never lost.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import User
+from ..catalog.models import Product
+from ..columns import utcnow
+from ..errors import Conflict, NotFound, Problem
+from ..extensions import db
+from ..metrics import CART_CONFLICTS
+from .models import Cart, CartLine, Coupon, Promotion
+from .pricing import CouponRule, PricedItem, PricingPolicy, PromotionRule, Quote, price
+
+# Concurrent edits without If-Match are retried this many times before giving up with 409.
+MAX_CAS_ATTEMPTS = 8
+
+
+class StaleCart(Problem):
+    def __init__(self, current_version: int):
+        super().__init__(412, "Precondition failed",
+                         f"The cart changed; its current version is {current_version}. "
+                         "Fetch it again and retry.", type_="stale-cart", current_version=current_version)
+
+
+def create_cart(customer: User | None) -> Cart:
+    cart = Cart(id=secrets.token_hex(16), customer_id=customer.id if customer else None)
+    db.session.add(cart)
+    db.session.commit()
+    return cart
+
+
+def get_cart(cart_id: str, customer: User | None) -> Cart:
+    """The cart if the caller may see it. Someone else's cart is reported as missing (404)."""
+    cart = db.session.get(Cart, cart_id)
+    if cart is None or cart.status != "open":
+        raise NotFound("Cart", cart_id)
+    if cart.customer_id is not None and (customer is None or customer.id != cart.customer_id):
+        raise NotFound("Cart", cart_id)
+    return cart
+
+
+def _compare_and_set(cart_id: str, customer: User | None, expected_version: int | None,
+                     change: Callable[[Cart], None]) -> Cart:
+    for _attempt in range(MAX_CAS_ATTEMPTS):
+        cart = get_cart(cart_id, customer)
+        if expected_version is not None and cart.version != expected_version:
+            CART_CONFLICTS.inc()
+            raise StaleCart(cart.version)
+        change(cart)  # validates and changes the loaded cart; nothing is written yet
+        with db.session.no_autoflush:
+            # The claim comes first: on PostgreSQL it row-locks the cart, so edits queue here.
+            claimed = db.session.execute(
+                update(Cart).where(Cart.id == cart.id, Cart.version == cart.version)
+                .values(version=Cart.version + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        try:
+            if claimed == 1:
+                db.session.commit()
+                db.session.refresh(cart)
+                return cart
+        except IntegrityError:
+            pass  # a concurrent edit inserted the same line first: reread and reapply
+        db.session.rollback()
+        db.session.expire_all()
+        CART_CONFLICTS.inc()
+        if expected_version is not None:
+            raise StaleCart(get_cart(cart_id, customer).version)
+    raise Conflict("The cart is being changed by many requests at once; retry.")
+
+
+def _product_for_cart(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise Problem(422, "Invalid request", f"product {product_id} does not exist",
+                      type_="validation-error", field="product_id")
+    return product
+
+
+def _check_stock(product: Product, quantity: int) -> None:
+    if quantity > product.stock:
+        raise Conflict(f"Only {product.stock} of product {product.id} in stock.",
+                       product_id=product.id, available=product.stock)
+
+
+def _line(cart: Cart, product_id: int) -> CartLine | None:
+    return next((line for line in cart.lines if line.product_id == product_id), None)
+
+
+def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int,
+             max_quantity: int, expected_version: int | None = None) -> Cart:
+    def change(cart: Cart) -> None:
+        product = _product_for_cart(product_id)
+        line = _line(cart, product_id)
+        new_quantity = quantity + (line.quantity if line else 0)
+        if new_quantity > max_quantity:
+            raise Problem(422, "Invalid request", f"quantity: at most {max_quantity} per product",
+                          type_="validation-error", field="quantity")
+        _check_stock(product, new_quantity)
+        if line:
+            line.quantity = new_quantity
+        else:
+            cart.lines.append(CartLine(product_id=product_id, quantity=new_quantity))
+
+    return _compare_and_set(cart_id, customer, expected_version, change)
+
+
+def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity: int,
+                 expected_version: int | None = None) -> Cart:
+    def change(cart: Cart) -> None:
+        line = _line(cart, product_id)
+        if line is None:
+            raise NotFound("Cart line for product", product_id)
+        _check_stock(_product_for_cart(product_id), quantity)
+        line.quantity = quantity
+
+    return _compare_and_set(cart_id, customer, expected_version, change)
+
+
+def remove_item(cart_id: str, customer: User | None, product_id: int,
+                expected_version: int | None = None) -> Cart:
+    def change(cart: Cart) -> None:
+        line = _line(cart, product_id)
+        if line is None:
+            raise NotFound("Cart line for product", product_id)
+        cart.lines.remove(line)
+
+    return _compare_and_set(cart_id, customer, expected_version, change)
+
+
+def set_coupon(cart_id: str, customer: User | None, code: str | None,
+               expected_version: int | None = None) -> Cart:
+    def change(cart: Cart) -> None:
+        if code is not None and db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
+            raise Problem(422, "Invalid request", f"coupon {code} does not exist",
+                          type_="validation-error", field="code")
+        cart.coupon_code = code
+
+    return _compare_and_set(cart_id, customer, expected_version, change)
+
+
+def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
+    """At login, a guest cart becomes the customer's, or is folded into their open cart."""
+    guest = db.session.get(Cart, guest_cart_id) if guest_cart_id else None
+    if guest is None or guest.status != "open" or guest.customer_id not in (None, customer.id):
+        return None
+    if guest.customer_id == customer.id:
+        return guest
+    own = db.session.scalar(select(Cart).where(Cart.customer_id == customer.id, Cart.status == "open")
+                            .order_by(Cart.updated_at.desc()).limit(1))
+    if own is None:
+        guest.customer_id = customer.id
+        db.session.commit()
+        return guest
+    for line in guest.lines:
+        existing = _line(own, line.product_id)
+        if existing:
+            existing.quantity = max(existing.quantity, line.quantity)
+        else:
+            own.lines.append(CartLine(product_id=line.product_id, quantity=line.quantity))
+    own.coupon_code = own.coupon_code or guest.coupon_code
+    own.version += 1
+    guest.status = "merged"
+    db.session.commit()
+    return own
+
+
+def active_promotions(now: datetime) -> list[PromotionRule]:
+    rows = db.session.scalars(select(Promotion).where(
+        Promotion.active.is_(True),
+        or_(Promotion.starts_at.is_(None), Promotion.starts_at <= now),
+        or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
+    ))
+    return [PromotionRule(p.id, p.name, p.kind, p.product_id, p.category_id, p.percent, p.amount_cents,
+                          p.buy_quantity, p.free_quantity, p.threshold_cents) for p in rows]
+
+
+def coupon_rule(code: str | None) -> CouponRule | None:
+    if not code:
+        return None
+    coupon = db.session.scalar(select(Coupon).where(Coupon.code == code))
+    if coupon is None:
+        return None
+    return CouponRule(coupon.code, coupon.kind, coupon.percent, coupon.amount_cents,
+                      coupon.min_subtotal_cents, coupon.starts_at, coupon.ends_at, coupon.usage_limit,
+                      coupon.times_used)
+
+
+def quote(cart: Cart, policy: PricingPolicy, now: datetime | None = None) -> Quote:
+    """Price a cart as it stands (lines and products already loaded with the cart)."""
+    now = now or utcnow()
+    items = [PricedItem(line.product_id, line.product.name, line.product.category_id,
+                        line.product.price_cents, line.quantity) for line in cart.lines]
+    return price(items, active_promotions(now), coupon_rule(cart.coupon_code), policy, now)

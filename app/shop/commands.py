@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--products-per-category", default=60, show_default=True)
+    @click.option("--orders", default=1500, show_default=True)
+    def seed_demo_command(products_per_category: int, orders: int) -> None:
+        """Seed the deterministic demo catalog (keeps existing data)."""
+        from .seed import DEMO_STAFF, seed_demo
+
+        seed_demo(products_per_category, orders, progress=click.echo)
+        click.echo(f"Demo staff login: {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+
+    @app.cli.command("release-expired-reservations")
+    def release_command() -> None:
+        """Cancel unpaid orders whose reservation ran out, giving their stock back."""
+        from .orders.service import release_expired_reservations
+
+        click.echo(f"Released {release_expired_reservations()} orders.")

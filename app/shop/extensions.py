@@ -1,0 +1,74 @@
+"""Extensions, created unbound and bound to an app in create_app()."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+from flask_caching import Cache
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Model(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Model)
+migrate = Migrate()
+cache = Cache()
+
+
+def init_cache(app: Flask) -> None:
+    if app.config["REDIS_URL"]:
+        settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["REDIS_URL"]}
+    else:
+        settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000}
+    settings |= {"CACHE_KEY_PREFIX": "shop:", "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT_SECONDS"]}
+    cache.init_app(app, config=settings)
+
+
+def init_celery(app: Flask) -> Celery:
+    """Celery bound to the app: tasks run inside an app context.
+
+    With no broker configured, tasks run eagerly in the calling process (the embedded default).
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = app.config["BROKER_URL"]
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=broker or "memory://",
+        task_always_eager=not broker,
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        # A job is acknowledged only after it ran, so a killed worker's job is redelivered.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "release-expired-reservations": {
+                "task": "shop.tasks.release_expired_reservations",
+                "schedule": 60.0,
+            },
+            "relay-outbox": {"task": "shop.tasks.relay_outbox", "schedule": 5.0},
+        },
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

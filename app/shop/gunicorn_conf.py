@@ -1,0 +1,28 @@
+"""gunicorn settings for the shop (`gunicorn --config python:shop.gunicorn_conf "shop:create_app()"`)."""
+
+import multiprocessing
+import os
+import tempfile
+
+# Where to listen; the lab and AWS put nginx in front on port 80.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# Processes answering requests: one per core plus one, unless the deploy says otherwise.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+# Threads per process, for requests that wait on the database.
+threads = int(os.environ.get("WEB_THREADS", "1"))
+# A request taking longer than this is killed and its worker replaced.
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+# Seconds a worker gets to finish its requests on a graceful stop (rolling deploys).
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+errorlog = "-"
+
+# Every worker writes its metrics here and /metrics sums them.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="shop-metrics-"))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

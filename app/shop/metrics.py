@@ -1,0 +1,63 @@
+"""Prometheus metrics. These names are the contract with monitoring/: defined here only."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "shop_http_requests_total", "HTTP requests answered, by endpoint and status.",
+    ["method", "endpoint", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "shop_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+ORDERS_CREATED = Counter("shop_orders_created_total", "Orders created from carts.")
+ORDERS_CANCELLED = Counter("shop_orders_cancelled_total", "Orders cancelled, by cause.", ["cause"])
+PAYMENTS = Counter("shop_payments_total", "Payment attempts, by outcome.", ["outcome"])
+PAYMENTS_FAILED = Counter("shop_payments_failed_total", "Payment attempts the gateway declined or failed.")
+STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran out.")
+CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
+WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
+
+
+def _registry() -> CollectorRegistry | None:
+    # Under gunicorn each worker writes its own files; the scrape sums them.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return None
+
+
+def register_metrics(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def record_request(response: Response) -> Response:
+        started = g.pop("request_started", None)
+        if started is not None and request.endpoint != "health.metrics":
+            endpoint = request.endpoint or "unmatched"
+            HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+        return response
+
+
+def metrics_response() -> Response:
+    registry = _registry()
+    body = generate_latest(registry) if registry else generate_latest()
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)

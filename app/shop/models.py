@@ -1,0 +1,12 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from .accounts.models import User
+from .cart.models import Cart, CartLine, Coupon, Promotion
+from .catalog.models import Category, Product
+from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition, Payment, WebhookEvent
+from .outbox import OutboxEvent
+
+__all__ = [
+    "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
+    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "User", "WebhookEvent",
+]

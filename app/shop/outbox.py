@@ -1,0 +1,43 @@
+"""The transactional outbox: events are written in the same transaction as the change they
+describe, then relayed to the broker. A broker outage delays events; it never loses them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .columns import UtcDateTime, utcnow
+from .extensions import db
+
+
+class OutboxEvent(db.Model):
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+def record_event(topic: str, **payload: Any) -> OutboxEvent:
+    """Add an event to the current transaction; it is published after the commit."""
+    event = OutboxEvent(topic=topic, payload=payload)
+    db.session.add(event)
+    return event
+
+
+def unpublished_events(limit: int = 100) -> list[OutboxEvent]:
+    query = (
+        select(OutboxEvent)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # Two relays never publish the same event twice at once.
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))

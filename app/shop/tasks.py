@@ -1,0 +1,47 @@
+"""Background jobs. The worker runs `celery --app shop.tasks:celery_app worker`; with no broker
+configured the same tasks run in-process."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from .columns import utcnow
+from .extensions import db
+from .outbox import unpublished_events
+
+log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str):
+    # The worker's Celery app is built on first use, so importing this module does no I/O.
+    if name == "celery_app":
+        from . import create_app
+
+        return create_app().extensions["celery"]
+    raise AttributeError(name)
+
+
+@shared_task(name="shop.tasks.release_expired_reservations")
+def release_expired_reservations() -> int:
+    from .orders.service import release_expired_reservations as release
+
+    return release()
+
+
+@shared_task(name="shop.tasks.relay_outbox")
+def relay_outbox(batch: int = 100) -> int:
+    """Publish committed outbox events to the broker; each is marked only after it is sent."""
+    published = 0
+    for event in unpublished_events(batch):
+        handle_event.apply_async(args=[event.topic, event.payload], retry=True)
+        event.published_at = utcnow()
+        published += 1
+    db.session.commit()
+    return published
+
+
+@shared_task(name="shop.tasks.handle_event", bind=True, max_retries=10, default_retry_delay=5)
+def handle_event(self, topic: str, payload: dict) -> None:
+    log.info("event %s %s", topic, payload)

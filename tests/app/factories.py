@@ -1,0 +1,48 @@
+"""Test data, written straight to the database through the models."""
+
+from __future__ import annotations
+
+import itertools
+
+from flask import current_app
+from werkzeug.security import generate_password_hash
+
+from shop.accounts.service import issue_token
+from shop.extensions import db
+from shop.models import Category, Product, User
+
+PASSWORD = "correct-horse-battery"
+# Hashing once keeps user creation fast; every factory user shares this password.
+PASSWORD_HASH = generate_password_hash(PASSWORD)
+_sequence = itertools.count(1)
+
+
+def make_user(role: str = "customer", email: str | None = None, name: str = "Test User") -> User:
+    user = User(email=email or f"user{next(_sequence)}@example.com", name=name, role=role,
+                password_hash=PASSWORD_HASH)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def auth_headers(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(user, current_app.config['SECRET_KEY'])}"}
+
+
+def make_category(name: str | None = None) -> Category:
+    name = name or f"Category {next(_sequence)}"
+    category = Category(slug=name.lower().replace(" ", "-"), name=name)
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def make_product(category: Category | None = None, *, name: str | None = None, price_cents: int = 1000,
+                 stock: int = 100, description: str = "A fine product.") -> Product:
+    number = next(_sequence)
+    product = Product(sku=f"SKU-{number:06d}", name=name or f"Product {number}", description=description,
+                      category_id=(category or make_category()).id, price_cents=price_cents,
+                      currency=current_app.config["SHOP_CURRENCY"], stock=stock)
+    db.session.add(product)
+    db.session.commit()
+    return product
