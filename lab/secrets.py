@@ -1,0 +1,67 @@
+"""The lab's credentials: an SSH key and the shop's secrets in an Ansible Vault file.
+
+The vault password lives only in the ignored state directory; the inventory holds the secrets
+encrypted, the way a real environment keeps them in Vault or AWS Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from pathlib import Path
+
+import yaml
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+from lab.topology import INVENTORY, STATE
+
+SSH_KEY = STATE / "id_ed25519"
+VAULT_PASSWORD = STATE / "vault-password"
+VAULT_FILE = INVENTORY / "group_vars" / "all" / "vault.yml"
+# Each secret the inventory needs, made up once per lab and kept across repeated bring-ups.
+SECRET_NAMES = (
+    "vault_shop_database_password",
+    "vault_shop_cache_password",
+    "vault_shop_broker_password",
+    "vault_shop_secret_key",
+    "vault_shop_registry_password",
+)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_bytes(data)
+
+
+def ssh_key() -> Path:
+    if not SSH_KEY.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "shopstack-lab", "-f", SSH_KEY],
+            check=True,
+        )
+    return SSH_KEY
+
+
+def _vault() -> VaultLib:
+    if not VAULT_PASSWORD.exists():
+        _write_private(VAULT_PASSWORD, secrets.token_urlsafe(32).encode() + b"\n")
+    password = VAULT_PASSWORD.read_bytes().strip()
+    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
+
+
+def lab_secrets() -> dict[str, object]:
+    """Decrypt the lab's vault file, creating it with fresh random secrets on first use."""
+    vault = _vault()
+    if VAULT_FILE.exists():
+        return yaml.safe_load(vault.decrypt(VAULT_FILE.read_bytes()))
+    values: dict[str, object] = {name: secrets.token_urlsafe(24) for name in SECRET_NAMES}
+    # Newest first: the shop accepts webhooks signed with any of them during a rotation.
+    values["vault_shop_payment_webhook_secrets"] = [secrets.token_urlsafe(24)]
+    plaintext = "# The lab's secrets, made up by `python -m lab up`.\n" + yaml.safe_dump(values)
+    VAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    VAULT_FILE.write_bytes(vault.encrypt(plaintext.encode()))
+    return values
