@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 
 from ..errors import Problem
 from ..extensions import db
@@ -10,9 +10,14 @@ from .models import User
 from .service import user_from_token
 
 
+_UNSET = object()
+
+
 def current_user() -> User | None:
-    if "current_user" in g:
-        return g.current_user
+    # Remembered on the request (not on g, which can outlive one request in an app context).
+    cached = getattr(request, "shop_user", _UNSET)
+    if cached is not _UNSET:
+        return cached
     user = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -23,7 +28,7 @@ def current_user() -> User | None:
                           type_="invalid-token")
     elif "uid" in session:
         user = db.session.get(User, session["uid"])
-    g.current_user = user
+    request.shop_user = user
     return user
 
 
@@ -45,4 +50,4 @@ def require_staff() -> User:
 def log_in(user: User) -> None:
     session.clear()
     session["uid"] = user.id
-    g.current_user = user
+    request.shop_user = user

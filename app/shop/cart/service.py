@@ -1,7 +1,7 @@
 """Carts: who may see them, what is in them, and what they cost.
 
-Every change is a compare-and-set on the cart's version, so two concurrent edits are applied
-one after the other (or the stale one is refused when the client sent If-Match), never lost.
+Every change bumps the cart's version under its lock, so two concurrent edits are applied one
+after the other (or the stale one is refused when the client sent If-Match), never lost.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..catalog.models import Product
@@ -21,10 +20,6 @@ from ..extensions import db
 from ..metrics import CART_CONFLICTS
 from .models import Cart, CartLine, Coupon, Promotion
 from .pricing import CouponRule, PricedItem, PricingPolicy, PromotionRule, Quote, price
-
-# Concurrent edits without If-Match are retried this many times before giving up with 409.
-MAX_CAS_ATTEMPTS = 8
-
 
 class StaleCart(Problem):
     def __init__(self, current_version: int):
@@ -50,34 +45,34 @@ def get_cart(cart_id: str, customer: User | None) -> Cart:
     return cart
 
 
-def _compare_and_set(cart_id: str, customer: User | None, expected_version: int | None,
-                     change: Callable[[Cart], None]) -> Cart:
-    for _attempt in range(MAX_CAS_ATTEMPTS):
-        cart = get_cart(cart_id, customer)
-        if expected_version is not None and cart.version != expected_version:
-            CART_CONFLICTS.inc()
-            raise StaleCart(cart.version)
-        change(cart)  # validates and changes the loaded cart; nothing is written yet
-        with db.session.no_autoflush:
-            # The claim comes first: on PostgreSQL it row-locks the cart, so edits queue here.
-            claimed = db.session.execute(
-                update(Cart).where(Cart.id == cart.id, Cart.version == cart.version)
-                .values(version=Cart.version + 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        try:
-            if claimed == 1:
-                db.session.commit()
-                db.session.refresh(cart)
-                return cart
-        except IntegrityError:
-            pass  # a concurrent edit inserted the same line first: reread and reapply
+def _change_cart(cart_id: str, customer: User | None, expected_version: int | None,
+                 change: Callable[[Cart], None]) -> Cart:
+    """Apply `change` to the cart under its lock, bumping its version.
+
+    The version bump is the first write, so it takes the lock (PostgreSQL's row lock, SQLite's
+    write lock): concurrent edits queue behind it and each then sees the one before it. With
+    If-Match, the bump only matches the expected version, so a stale edit is refused instead.
+    """
+    get_cart(cart_id, customer)  # 404 before taking any lock
+    claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open")
+    if expected_version is not None:
+        claim = claim.where(Cart.version == expected_version)
+    claimed = db.session.execute(
+        claim.values(version=Cart.version + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
         db.session.rollback()
-        db.session.expire_all()
         CART_CONFLICTS.inc()
-        if expected_version is not None:
-            raise StaleCart(get_cart(cart_id, customer).version)
-    raise Conflict("The cart is being changed by many requests at once; retry.")
+        raise StaleCart(get_cart(cart_id, customer).version)
+    db.session.expire_all()
+    cart = get_cart(cart_id, customer)
+    try:
+        change(cart)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return cart
 
 
 def _product_for_cart(product_id: int) -> Product:
@@ -113,7 +108,7 @@ def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int
         else:
             cart.lines.append(CartLine(product_id=product_id, quantity=new_quantity))
 
-    return _compare_and_set(cart_id, customer, expected_version, change)
+    return _change_cart(cart_id, customer, expected_version, change)
 
 
 def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity: int,
@@ -125,7 +120,7 @@ def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity:
         _check_stock(_product_for_cart(product_id), quantity)
         line.quantity = quantity
 
-    return _compare_and_set(cart_id, customer, expected_version, change)
+    return _change_cart(cart_id, customer, expected_version, change)
 
 
 def remove_item(cart_id: str, customer: User | None, product_id: int,
@@ -136,7 +131,7 @@ def remove_item(cart_id: str, customer: User | None, product_id: int,
             raise NotFound("Cart line for product", product_id)
         cart.lines.remove(line)
 
-    return _compare_and_set(cart_id, customer, expected_version, change)
+    return _change_cart(cart_id, customer, expected_version, change)
 
 
 def set_coupon(cart_id: str, customer: User | None, code: str | None,
@@ -147,7 +142,7 @@ def set_coupon(cart_id: str, customer: User | None, code: str | None,
                           type_="validation-error", field="code")
         cart.coupon_code = code
 
-    return _compare_and_set(cart_id, customer, expected_version, change)
+    return _change_cart(cart_id, customer, expected_version, change)
 
 
 def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
