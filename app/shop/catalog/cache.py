@@ -1,0 +1,67 @@
+"""Cached product pages and listings, and how a catalog change invalidates them.
+
+A product page is kept under its product id and dropped when that product changes. Listings
+(search, filters, pages, recommendations) have too many keys to find and drop, so each key holds
+the catalog *generation*: a random token replaced on every change, which orphans all older
+listing keys at once (they expire on their own). Losing the token (eviction, restart) only makes a
+new one, so a lost token can never serve a stale listing. Only data that is the same for every
+visitor is cached here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ..extensions import cache
+
+GENERATION_KEY = "catalog:generation"
+
+T = TypeVar("T")
+
+
+def _product_key(product_id: int) -> str:
+    return f"catalog:product:{product_id}"
+
+
+def generation() -> str:
+    token = cache.get(GENERATION_KEY)
+    if token is None:
+        # add() only writes when absent, so concurrent first readers agree on one token.
+        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=0)
+        token = cache.get(GENERATION_KEY)
+    return token
+
+
+def _remember(key: str, load: Callable[[], T]) -> T:
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value)
+    return value
+
+
+def product_page(product_id: int, load: Callable[[], T]) -> T:
+    """The cached page of one product, loaded (and kept) on a miss."""
+    return _remember(_product_key(product_id), load)
+
+
+def listing(kind: str, params: dict[str, Any], load: Callable[[], T]) -> T:
+    """A cached listing of `kind` for these parameters in the current catalog generation.
+
+    The generation is read before loading, so a listing loaded during a change is filed under
+    the generation it may predate and is never served after the change.
+    """
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return _remember(f"catalog:{kind}:{generation()}:{digest}", load)
+
+
+def invalidate_products(product_ids: Iterable[int]) -> None:
+    """Forget these products' pages and every listing. Call it after the change is committed."""
+    keys = [_product_key(product_id) for product_id in set(product_ids)]
+    if keys:
+        cache.delete_many(*keys)
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=0)
