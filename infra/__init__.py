@@ -1,0 +1,1 @@
+"""shopstack's AWS estate as a Pulumi program: config -> components -> stack outputs."""

@@ -1,0 +1,161 @@
+"""The composition root: stack config -> components -> stack outputs."""
+# ruff: noqa: E402
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this file with runpy.run_path("infra/"), which puts infra/ itself on sys.path, not
+# the repository root; the imports below name the infra package, so the root must be there.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import config as stack_config
+from infra.components.access import TransferBucket, TransferBucketArgs
+from infra.components.broker import Broker, BrokerArgs
+from infra.components.cache import Cache, CacheArgs
+from infra.components.database import Database, DatabaseArgs
+from infra.components.firewall import Firewall, FirewallArgs, Tier
+from infra.components.hosts import HostGroup, HostGroupArgs, debian_image_id
+from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.network import Network, NetworkArgs
+from infra.components.registry import Registry, RegistryArgs
+from infra.components.secrets import Secrets, SecretsArgs
+from infra.outputs import StackOutput
+from infra.tags import HostRole, host_selector, stack_tags
+
+config = stack_config.load()
+tags = stack_tags(config.project, config.stack)
+prefix = f"shop-{config.stack}"
+
+zones = aws.get_availability_zones(
+    state="available",
+    # Regular zones only; Local and Wavelength zones lack most of the services below.
+    filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+)
+network = Network(
+    prefix,
+    NetworkArgs(config.network, availability_zones=zones.names, region=config.region, tags=tags),
+)
+firewall = Firewall(f"{prefix}-sg", FirewallArgs(vpc_id=network.vpc_id, tags=tags))
+groups = firewall.group_ids
+
+registry = Registry(prefix, RegistryArgs(config.registry, tags=tags))
+secrets = Secrets(
+    prefix,
+    SecretsArgs(
+        config.secrets,
+        credentials=config.credentials,
+        broker_username=config.broker.username,
+        tags=tags,
+    ),
+)
+database = Database(
+    f"{prefix}-db",
+    DatabaseArgs(
+        config.database,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=groups[Tier.DATABASE],
+        tags=tags,
+    ),
+)
+cache = Cache(
+    f"{prefix}-cache",
+    CacheArgs(
+        config.cache,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=groups[Tier.CACHE],
+        auth_token=config.credentials.cache_auth_token,
+        tags=tags,
+    ),
+)
+broker = Broker(
+    f"{prefix}-mq",
+    BrokerArgs(
+        config.broker,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=groups[Tier.BROKER],
+        password=config.credentials.broker_password,
+        log_retention_days=config.monitoring.log_retention_days,
+        tags=tags,
+    ),
+)
+load_balancer = LoadBalancer(
+    f"{prefix}-lb",
+    LoadBalancerArgs(
+        config.load_balancer,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.public_subnet_ids,
+        security_group_id=groups[Tier.LOAD_BALANCER],
+        tags=tags,
+    ),
+)
+
+image_id = debian_image_id(config.host_image_id)
+host_secrets = [
+    secrets.app_secret_arn,
+    secrets.cache_auth_secret_arn,
+    secrets.broker_secret_arn,
+    database.secret_arn,
+]
+hosts = {
+    role: HostGroup(
+        f"{prefix}-{role}",
+        HostGroupArgs(
+            role=role,
+            settings=config.web if role is HostRole.WEB else config.worker,
+            image_id=image_id,
+            subnet_ids=network.private_subnet_ids,
+            security_group_id=groups[Tier(str(role))],
+            secret_arns=host_secrets,
+            repository_arn=registry.repository_arn,
+            target_group_arns=[load_balancer.target_group_arn] if role is HostRole.WEB else [],
+            tags=tags,
+        ),
+    )
+    for role in HostRole
+}
+transfer = TransferBucket(f"{prefix}-ssm", TransferBucketArgs(tags=tags))
+
+monitoring = Monitoring(
+    prefix,
+    MonitoringArgs(
+        config.monitoring,
+        region=config.region,
+        load_balancer=load_balancer.arn_suffix,
+        target_group=load_balancer.target_group_arn_suffix,
+        database_instance=database.instance_id,
+        cache_nodes=cache.node_ids,
+        broker=broker.broker_name,
+        host_groups={str(role): group.group_name for role, group in hosts.items()},
+        tags=tags,
+    ),
+)
+
+pulumi.export(StackOutput.REGION, config.region)
+pulumi.export(StackOutput.STACK, config.stack)
+pulumi.export(StackOutput.SHOP_URL, load_balancer.url)
+pulumi.export(StackOutput.LOAD_BALANCER_DNS_NAME, load_balancer.dns_name)
+pulumi.export(StackOutput.REGISTRY_URL, registry.repository_url)
+pulumi.export(StackOutput.DATABASE_ENDPOINT, database.endpoint)
+pulumi.export(StackOutput.DATABASE_PORT, database.port)
+pulumi.export(StackOutput.DATABASE_NAME, database.database_name)
+pulumi.export(StackOutput.DATABASE_SECRET_ARN, database.secret_arn)
+pulumi.export(StackOutput.CACHE_ENDPOINT, cache.endpoint)
+pulumi.export(StackOutput.CACHE_PORT, cache.port)
+pulumi.export(StackOutput.CACHE_AUTH_SECRET_ARN, secrets.cache_auth_secret_arn)
+pulumi.export(StackOutput.BROKER_ENDPOINT, broker.endpoint)
+pulumi.export(StackOutput.BROKER_SECRET_ARN, secrets.broker_secret_arn)
+pulumi.export(StackOutput.APP_SECRET_ARN, secrets.app_secret_arn)
+pulumi.export(StackOutput.WEB_GROUP_NAME, hosts[HostRole.WEB].group_name)
+pulumi.export(StackOutput.WORKER_GROUP_NAME, hosts[HostRole.WORKER].group_name)
+pulumi.export(
+    StackOutput.HOST_SELECTORS, {str(role): host_selector(config.stack, role) for role in HostRole}
+)
+pulumi.export(StackOutput.SSM_TRANSFER_BUCKET, transfer.bucket_name)
+pulumi.export(StackOutput.ALARM_TOPIC_ARN, monitoring.topic_arn)
+pulumi.export(StackOutput.DASHBOARD_NAME, monitoring.dashboard_name)

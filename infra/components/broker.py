@@ -1,0 +1,68 @@
+"""The job queue: Amazon MQ for RabbitMQ, the same protocol the lab and the workers speak."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import BrokerSettings
+from infra.tags import resource_tags
+
+
+@dataclass
+class BrokerArgs:
+    settings: BrokerSettings
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    # The shop user's password; the same value the Secrets component stores.
+    password: pulumi.Input[str]
+    log_retention_days: int
+    tags: Mapping[str, str]
+
+
+class Broker(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    broker_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BrokerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("shopstack:queue:Broker", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        broker_name = f"{name}-rabbitmq"
+        # Amazon MQ writes to this group; creating it first gives it a retention period.
+        aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/amazonmq/broker/{broker_name}/general",
+            retention_in_days=args.log_retention_days,
+            tags=resource_tags(args.tags, f"{name}-logs"),
+            opts=child,
+        )
+        # A single-instance broker lives in one subnet; a cluster spreads over all of them.
+        subnets = list(args.subnet_ids) if settings.clustered else list(args.subnet_ids)[:1]
+        broker = aws.mq.Broker(
+            f"{name}-rabbitmq",
+            broker_name=broker_name,
+            engine_type="RabbitMQ",
+            engine_version=settings.engine_version,
+            host_instance_type=settings.instance_type,
+            deployment_mode="CLUSTER_MULTI_AZ" if settings.clustered else "SINGLE_INSTANCE",
+            subnet_ids=subnets,
+            security_groups=[args.security_group_id],
+            publicly_accessible=False,
+            # RabbitMQ brokers are always encrypted at rest, with an AWS-owned key.
+            encryption_options={"use_aws_owned_key": True},
+            auto_minor_version_upgrade=True,
+            maintenance_window_start_time={
+                "day_of_week": settings.maintenance_day,
+                "time_of_day": settings.maintenance_time,
+                "time_zone": "UTC",
+            },
+            logs={"general": True},
+            users=[{"username": settings.username, "password": args.password}],
+            tags=resource_tags(args.tags, broker_name),
+            opts=child,
+        )
+        self.endpoint = broker.instances.apply(lambda instances: instances[0].endpoints[0])
+        self.broker_name = broker.broker_name
+        self.register_outputs({"endpoint": self.endpoint, "broker_name": self.broker_name})

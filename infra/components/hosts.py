@@ -1,0 +1,207 @@
+"""A group of Debian 12 hosts with one role (web or worker): launch template + Auto Scaling group.
+
+Hosts sit in the private subnets with no SSH key and no inbound port but what the firewall allows;
+operators and Ansible reach them through Session Manager. Ansible finds them by the
+``shopstack:stack`` and ``shopstack:role`` tags, which the group stamps on every host it launches.
+"""
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import HostGroupSettings
+from infra.tags import HostRole, resource_tags
+
+# Debian's AWS account; it publishes the official images.
+DEBIAN_IMAGE_OWNER = "136693071363"
+DEBIAN_IMAGE_NAME = "debian-12-amd64-*"
+BOOTSTRAP = Path(__file__).with_name("host-bootstrap.sh")
+
+
+def debian_image_id(pinned: str | None) -> str:
+    """The pinned image, or the newest official Debian 12 (bookworm) image for amd64."""
+    if pinned:
+        return pinned
+    image = aws.ec2.get_ami(
+        owners=[DEBIAN_IMAGE_OWNER],
+        most_recent=True,
+        filters=[
+            {"name": "name", "values": [DEBIAN_IMAGE_NAME]},
+            {"name": "architecture", "values": ["x86_64"]},
+            {"name": "virtualization-type", "values": ["hvm"]},
+        ],
+    )
+    return image.id
+
+
+@dataclass
+class HostGroupArgs:
+    role: HostRole
+    settings: HostGroupSettings
+    image_id: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    # Secrets the hosts read when Ansible renders the app's environment.
+    secret_arns: Sequence[pulumi.Input[str]]
+    # The repository the hosts pull the app image from.
+    repository_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    # Target groups the hosts register with (the web hosts' load balancer).
+    target_group_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+
+
+def _assume_role_policy() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def _host_policy(repository_arn: str, secret_arns: list[str]) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "RegistryLogin",
+                    "Effect": "Allow",
+                    "Action": "ecr:GetAuthorizationToken",
+                    # The login call takes no resource; pulls below are limited to one repository.
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "PullShopImage",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    "Resource": repository_arn,
+                },
+                {
+                    "Sid": "ReadShopSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "Resource": secret_arns,
+                },
+            ],
+        }
+    )
+
+
+class HostGroup(pulumi.ComponentResource):
+    group_name: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HostGroupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("shopstack:compute:HostGroup", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        def tags(resource: str) -> dict[str, str]:
+            return resource_tags(args.tags, resource, args.role)
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=_assume_role_policy(),
+            description=f"shopstack {args.role} hosts",
+            tags=tags(f"{name}-role"),
+            opts=child,
+        )
+        # Session Manager: shell access and Ansible's connection, with no SSH port open.
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-app",
+            role=role.id,
+            policy=pulumi.Output.all(args.repository_arn, *args.secret_arns).apply(
+                lambda arns: _host_policy(arns[0], list(arns[1:]))
+            ),
+            opts=child,
+        )
+        profile = aws.iam.InstanceProfile(
+            f"{name}-profile", role=role.name, tags=tags(f"{name}-profile"), opts=child
+        )
+
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-template",
+            image_id=args.image_id,
+            instance_type=settings.instance_type,
+            iam_instance_profile={"arn": profile.arn},
+            vpc_security_group_ids=[args.security_group_id],
+            user_data=base64.b64encode(BOOTSTRAP.read_bytes()).decode(),
+            metadata_options={
+                # IMDSv2 only: a session token defeats SSRF-style credential theft.
+                "http_tokens": "required",
+                "http_endpoint": "enabled",
+                # One hop: containers on the host cannot reach the host's credentials.
+                "http_put_response_hop_limit": 1,
+                "instance_metadata_tags": "enabled",
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": settings.volume_size_gb,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            monitoring={"enabled": settings.detailed_monitoring},
+            update_default_version=True,
+            tag_specifications=[
+                {"resource_type": "instance", "tags": tags(f"{name}")},
+                {"resource_type": "volume", "tags": tags(f"{name}")},
+            ],
+            tags=tags(f"{name}-template"),
+            opts=child,
+        )
+
+        group_tags = tags(name)
+        group = aws.autoscaling.Group(
+            f"{name}-group",
+            name=name,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            vpc_zone_identifiers=args.subnet_ids,
+            min_size=settings.min_size,
+            max_size=settings.max_size,
+            desired_capacity=settings.desired_capacity,
+            target_group_arns=args.target_group_arns,
+            # EC2 health, not the load balancer's: a new host fails /readyz until Ansible has
+            # configured it, and replacing it for that would churn forever.
+            health_check_type="EC2",
+            health_check_grace_period=300,
+            enabled_metrics=[
+                "GroupDesiredCapacity",
+                "GroupInServiceInstances",
+                "GroupTotalInstances",
+            ],
+            tags=[
+                {"key": key, "value": value, "propagate_at_launch": True}
+                for key, value in sorted(group_tags.items())
+            ],
+            opts=child,
+        )
+        self.group_name = group.name
+        self.role_name = role.name
+        self.register_outputs({"group_name": self.group_name, "role_name": self.role_name})
