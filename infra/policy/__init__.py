@@ -1,0 +1,1 @@
+"""shopstack's policy pack: ``pulumi preview --policy-pack infra/policy``."""
