@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the services the app's tests use are answering: PostgreSQL and Redis on their
-# standard local addresses. Starts them if installed, installs them from Debian's packages if
+# Make sure what the app's tests use is there: PostgreSQL and Redis answering on their standard
+# local addresses, and Chromium for the storefront's browser tests. Starts them if installed, installs them from Debian's packages if
 # not (as root), and fails with a clear message when neither works. Never skips silently.
 set -euo pipefail
 
@@ -57,5 +57,14 @@ ensure_redis() {
     exit 1
 }
 
+ensure_chromium() {
+    command -v chromium >/dev/null && { say "Chromium is installed"; return; }
+    apt_install chromium || true
+    command -v chromium >/dev/null && return
+    say "Chromium is missing and could not be installed; the storefront's browser tests need it."
+    exit 1
+}
+
 ensure_postgres
 ensure_redis
+ensure_chromium
