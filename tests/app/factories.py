@@ -46,3 +46,23 @@ def make_product(category: Category | None = None, *, name: str | None = None, p
     db.session.add(product)
     db.session.commit()
     return product
+
+
+def make_past_order(customer: User, lines: list[tuple[Product, int]], *, status: str = "completed",
+               placed_at=None):
+    """A past order of `lines` ((product, quantity) pairs), as the order history shows it."""
+    from shop.columns import utcnow
+    from shop.models import Order, OrderLine
+
+    placed_at = placed_at or utcnow()
+    subtotal = sum(product.price_cents * quantity for product, quantity in lines)
+    order = Order(customer_id=customer.id, status=status, currency=current_app.config["SHOP_CURRENCY"],
+                  subtotal_cents=subtotal, discount_cents=0, shipping_cents=0, tax_cents=0,
+                  total_cents=subtotal, pricing={}, shipping_address={}, created_at=placed_at,
+                  updated_at=placed_at)
+    order.lines = [OrderLine(product_id=product.id, product_name=product.name,
+                             unit_price_cents=product.price_cents, quantity=quantity,
+                             total_cents=product.price_cents * quantity) for product, quantity in lines]
+    db.session.add(order)
+    db.session.commit()
+    return order

@@ -1,0 +1,164 @@
+"""The catalog: categories, products, their search and stock.
+
+Every change commits here and then invalidates the cached pages and listings it affects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, NotFound, Problem
+from ..extensions import db
+from . import search
+from .cache import invalidate_products
+from .models import Category, Product
+
+# Ids above this cannot exist (a PostgreSQL integer) and must not reach the database.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    q: str = ""
+    category: str | None = None
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    sort: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def _invalid(field: str, detail: str) -> Problem:
+    return Problem(422, "Invalid request", f"{field}: {detail}", type_="validation-error", field=field)
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.name)))
+
+
+def find_category(ref: str, field: str = "category") -> Category:
+    """A category named by its id (digits) or its slug; unknown is a 422 naming `field`."""
+    if ref.isdigit():
+        category = db.session.get(Category, int(ref)) if int(ref) <= MAX_ID else None
+    else:
+        category = db.session.scalar(select(Category).where(Category.slug == ref.lower()))
+    if category is None:
+        raise _invalid(field, f"no category {ref!r}")
+    return category
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id) if 0 < product_id <= MAX_ID else None
+    if product is None:
+        raise NotFound("Product", product_id)
+    return product
+
+
+_ORDERINGS = {
+    "price_asc": (Product.price_cents.asc(), Product.id.asc()),
+    "price_desc": (Product.price_cents.desc(), Product.id.asc()),
+    "name": (Product.name.asc(), Product.id.asc()),
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+}
+
+
+def list_products(wanted: ProductFilter) -> tuple[list[Product], int]:
+    """One page of products matching the filter, and how many match in all.
+
+    A search with no words in it (only spaces or punctuation) is treated as no search.
+    """
+    statement = select(Product)
+    if wanted.category is not None:
+        statement = statement.where(Product.category_id == find_category(wanted.category).id)
+    if wanted.min_price_cents is not None:
+        statement = statement.where(Product.price_cents >= wanted.min_price_cents)
+    if wanted.max_price_cents is not None:
+        statement = statement.where(Product.price_cents <= wanted.max_price_cents)
+    words = search.terms(wanted.q)
+    offset = (wanted.page - 1) * wanted.per_page
+    if not words:
+        ordering = _ORDERINGS.get(wanted.sort or "name", _ORDERINGS["name"])
+        total = db.session.scalar(statement.with_only_columns(func.count(Product.id)).order_by(None))
+        rows = db.session.scalars(statement.order_by(*ordering).offset(offset).limit(wanted.per_page))
+        return list(rows), total or 0
+
+    statement, relevance = search.matching(statement, words, db.engine.dialect.name)
+    ordering = _ORDERINGS.get(wanted.sort or "relevance", (relevance.desc(), Product.id.asc()))
+    # Ranking already visits every match, so the total rides along instead of a second search.
+    paged = statement.add_columns(func.count().over().label("total")).order_by(*ordering)
+    rows = db.session.execute(paged.offset(offset).limit(wanted.per_page)).all()
+    if rows:
+        return [row[0] for row in rows], rows[0].total
+    total = db.session.scalar(statement.with_only_columns(func.count(Product.id)).order_by(None))
+    return [], total or 0
+
+
+def _apply(product: Product, changes: dict[str, Any]) -> None:
+    if "category" in changes:
+        product.category = find_category(changes.pop("category"))
+    for name, value in changes.items():
+        setattr(product, name, value)
+
+
+def _commit_product(product: Product) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"Another product already has SKU {product.sku}.", field="sku") from None
+
+
+def _check_sku_free(sku: str, product_id: int | None = None) -> None:
+    taken_by = db.session.scalar(select(Product.id).where(Product.sku == sku))
+    if taken_by is not None and taken_by != product_id:
+        raise Conflict(f"Product {taken_by} already has SKU {sku}.", field="sku")
+
+
+def create_product(fields: dict[str, Any], currency: str) -> Product:
+    _check_sku_free(fields["sku"])
+    product = Product(currency=currency)
+    _apply(product, dict(fields))
+    db.session.add(product)
+    _commit_product(product)
+    invalidate_products([product.id])
+    return product
+
+
+def update_product(product_id: int, changes: dict[str, Any]) -> Product:
+    product = get_product(product_id)
+    if "sku" in changes:
+        _check_sku_free(changes["sku"], product.id)
+    _apply(product, dict(changes))
+    _commit_product(product)
+    invalidate_products([product.id])
+    return product
+
+
+def set_stock(product_id: int, stock: int) -> Product:
+    product = get_product(product_id)
+    product.stock = stock
+    db.session.commit()
+    invalidate_products([product.id])
+    return product
+
+
+def adjust_stock(product_id: int, delta: int, max_stock: int) -> Product:
+    """Add `delta` (negative to take away) in one statement, so concurrent adjustments add up."""
+    product = get_product(product_id)
+    changed = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock + delta >= 0, Product.stock + delta <= max_stock)
+        .values(stock=Product.stock + delta)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(product)
+    if changed != 1:
+        raise Conflict(f"Stock of product {product.id} is {product.stock}; it cannot change by {delta}.",
+                       field="delta", stock=product.stock)
+    invalidate_products([product.id])
+    return product
