@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from shop.columns import utcnow
 from shop.extensions import db
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, table
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
 
 from .models import Product
 
@@ -46,5 +46,11 @@ def matching(statement: Select, words: list[str], dialect: str) -> tuple[Select,
         return narrowed, func.ts_rank_cd(_search_vector, query)
     # Each word quoted as an FTS5 string is a literal term, never an operator (NEAR, OR, *).
     expression = " ".join(f'"{word}"' for word in words)
-    narrowed = statement.join(_fts, _fts.c.rowid == Product.id).where(_fts_table.op("MATCH")(expression))
-    return narrowed, -func.bm25(_fts_table, NAME_WEIGHT, DESCRIPTION_WEIGHT)
+    # bm25() only works in a query over the FTS table itself, so rank there and join the result.
+    ranked = (
+        select(_fts.c.rowid.label("product_id"),
+               (-func.bm25(_fts_table, NAME_WEIGHT, DESCRIPTION_WEIGHT)).label("relevance"))
+        .where(_fts_table.op("MATCH")(expression))
+        .subquery("ranked")
+    )
+    return statement.join(ranked, ranked.c.product_id == Product.id), ranked.c.relevance
