@@ -153,9 +153,7 @@ pulumi.export(StackOutput.BROKER_SECRET_ARN, secrets.broker_secret_arn)
 pulumi.export(StackOutput.APP_SECRET_ARN, secrets.app_secret_arn)
 pulumi.export(StackOutput.WEB_GROUP_NAME, hosts[HostRole.WEB].group_name)
 pulumi.export(StackOutput.WORKER_GROUP_NAME, hosts[HostRole.WORKER].group_name)
-pulumi.export(
-    StackOutput.HOST_SELECTORS, {str(role): host_selector(config.stack, role) for role in HostRole}
-)
+pulumi.export(StackOutput.HOST_SELECTORS, {str(role): host_selector(config.stack, role) for role in HostRole})
 pulumi.export(StackOutput.SSM_TRANSFER_BUCKET, transfer.bucket_name)
 pulumi.export(StackOutput.ALARM_TOPIC_ARN, monitoring.topic_arn)
 pulumi.export(StackOutput.DASHBOARD_NAME, monitoring.dashboard_name)

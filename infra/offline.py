@@ -11,9 +11,10 @@ import asyncio
 import contextvars
 import importlib
 import json
+import re
 import runpy
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,8 @@ class RegisteredResource:
     name: str
     parent: str
     custom: bool
+    # The physical id the mocked cloud assigned; other resources' inputs refer to it.
+    id: str
     # What the program passed, with engine (camelCase) property names, as a policy sees them.
     inputs: dict[str, Any]
     # The inputs plus what the mocked cloud returned (ids, ARNs, endpoints).
@@ -88,6 +91,8 @@ class StackRun:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
+    # The provider functions the program called (AMI and zone lookups).
+    calls: list[pulumi.runtime.MockCallArgs] = field(default_factory=list)
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -113,8 +118,10 @@ class ShopMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str):
         self.region = region
+        self.calls: list[pulumi.runtime.MockCallArgs] = []
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append(args)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "abc"]
             return {
@@ -151,7 +158,8 @@ class ShopMocks(pulumi.runtime.Mocks):
             bucket = inputs.get("bucket") or args.name
             state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
         elif args.typ.startswith("aws:iam/"):
-            state["arn"] = f"arn:aws:iam::{account}:{type_name.lower()}/{name}"
+            kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type_name).lower()  # InstanceProfile -> instance-profile
+            state["arn"] = f"arn:aws:iam::{account}:{kind}/{name}"
         elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
             state.update(
                 dnsName=f"{name}-1234567890.{region}.elb.amazonaws.com",
@@ -206,6 +214,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     name=request.name,
                     parent=request.parent,
                     custom=request.custom,
+                    id=registered.id if registered else "",
                     inputs=rpc.deserialize_properties(request.object),
                     state=dict(registered.state) if registered else {},
                     dependencies=tuple(request.dependencies),
@@ -217,10 +226,16 @@ class RecordingMonitor(mocks.MockMonitor):
 def run(stack: str, config: Mapping[str, Any] | None = None) -> StackRun:
     """Run the program for ``stack`` with ``config`` (default: the stack file's) under mocks."""
     values = dict(stack_config(stack) if config is None else config)
-    return contextvars.Context().run(_run, stack, values)
+    return run_program(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"), stack, values)
 
 
-def _run(stack: str, config: dict[str, Any]) -> StackRun:
+def run_program(program: Callable[[], Any], stack: str = "test", config: Mapping[str, Any] | None = None) -> StackRun:
+    """Run ``program`` (any function registering resources) under mocks, in a fresh context."""
+    values = dict(config or {"aws:region": "us-east-1"})
+    return contextvars.Context().run(_run, program, stack, values)
+
+
+def _run(program: Callable[[], Any], stack: str, config: dict[str, Any]) -> StackRun:
     region = config["aws:region"]
     monitor = RecordingMonitor(ShopMocks(region))
     # The SDK calls the mock monitor from executor threads, each of which needs an event loop;
@@ -251,7 +266,9 @@ def _run(stack: str, config: dict[str, Any]) -> StackRun:
         executor.shutdown(wait=True)
         for thread_loop in thread_loops:
             thread_loop.close()
-    return StackRun(stack, monitor.registrations, dict(outputs or {}), config)
+    # Registration order depends on how asyncio interleaves the program; URN order does not.
+    resources = sorted(monitor.registrations, key=lambda resource: resource.urn)
+    return StackRun(stack, resources, dict(outputs or {}), config, monitor.mocks.calls)
 
 
 def redact(value: Any) -> Any:
@@ -261,6 +278,9 @@ def redact(value: Any) -> Any:
             value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, Mapping):
+        # Pulumi's wire form of a secret: {<signature key>: <secret signature>, "value": ...}.
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return REDACTED
         return {key: redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]

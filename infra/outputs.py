@@ -34,51 +34,30 @@ class StackOutput(StrEnum):
 
 DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.REGION: "AWS region of every resource in the stack.",
-    StackOutput.STACK: (
-        "Stack name (`dev`, `staging`, `prod`); the value of the `shopstack:stack` tag."
-    ),
+    StackOutput.STACK: ("Stack name (`dev`, `staging`, `prod`); the value of the `shopstack:stack` tag."),
     StackOutput.SHOP_URL: "The shop's public base URL (https when a certificate is configured).",
-    StackOutput.LOAD_BALANCER_DNS_NAME: (
-        "DNS name of the application load balancer; point a CNAME here."
-    ),
-    StackOutput.REGISTRY_URL: (
-        "ECR repository URL the pipeline pushes the app image to and hosts pull from."
-    ),
+    StackOutput.LOAD_BALANCER_DNS_NAME: ("DNS name of the application load balancer; point a CNAME here."),
+    StackOutput.REGISTRY_URL: ("ECR repository URL the pipeline pushes the app image to and hosts pull from."),
     StackOutput.DATABASE_ENDPOINT: "PostgreSQL host name (TLS required).",
     StackOutput.DATABASE_PORT: "PostgreSQL port.",
     StackOutput.DATABASE_NAME: "Name of the shop's database.",
     StackOutput.DATABASE_SECRET_ARN: (
-        "Secrets Manager secret holding the database `username` and `password` "
-        "(managed and rotated by RDS)."
+        "Secrets Manager secret holding the database `username` and `password` (managed and rotated by RDS)."
     ),
     StackOutput.CACHE_ENDPOINT: "Redis primary endpoint (TLS, AUTH token required).",
     StackOutput.CACHE_PORT: "Redis port.",
-    StackOutput.CACHE_AUTH_SECRET_ARN: (
-        "Secrets Manager secret holding the Redis AUTH token (`auth_token`)."
-    ),
-    StackOutput.BROKER_ENDPOINT: (
-        "RabbitMQ AMQPS endpoint (`amqps://host:5671`), without credentials."
-    ),
-    StackOutput.BROKER_SECRET_ARN: (
-        "Secrets Manager secret holding the broker `username` and `password`."
-    ),
-    StackOutput.APP_SECRET_ARN: (
-        "Secrets Manager secret holding the app's `SECRET_KEY` and `PAYMENT_WEBHOOK_SECRET`."
-    ),
+    StackOutput.CACHE_AUTH_SECRET_ARN: ("Secrets Manager secret holding the Redis AUTH token (`auth_token`)."),
+    StackOutput.BROKER_ENDPOINT: ("RabbitMQ AMQPS endpoint (`amqps://host:5671`), without credentials."),
+    StackOutput.BROKER_SECRET_ARN: ("Secrets Manager secret holding the broker `username` and `password`."),
+    StackOutput.APP_SECRET_ARN: ("Secrets Manager secret holding the app's `SECRET_KEY` and `PAYMENT_WEBHOOK_SECRET`."),
     StackOutput.WEB_GROUP_NAME: "Auto Scaling group of the web hosts.",
     StackOutput.WORKER_GROUP_NAME: "Auto Scaling group of the worker hosts.",
     StackOutput.HOST_SELECTORS: (
-        "Per role (`web`, `worker`), the aws_ec2 inventory `filters` that select "
-        "this stack's hosts."
+        "Per role (`web`, `worker`), the aws_ec2 inventory `filters` that select this stack's hosts."
     ),
     StackOutput.SSM_TRANSFER_BUCKET: (
-        "S3 bucket Ansible's `aws_ssm` connection uses to move files to hosts "
-        "(objects expire after a day)."
+        "S3 bucket Ansible's `aws_ssm` connection uses to move files to hosts (objects expire after a day)."
     ),
-    StackOutput.ALARM_TOPIC_ARN: (
-        "SNS topic every CloudWatch alarm notifies; subscribe on-call here."
-    ),
-    StackOutput.DASHBOARD_NAME: (
-        "CloudWatch dashboard with the shop's load balancer, hosts and data services."
-    ),
+    StackOutput.ALARM_TOPIC_ARN: ("SNS topic every CloudWatch alarm notifies; subscribe on-call here."),
+    StackOutput.DASHBOARD_NAME: ("CloudWatch dashboard with the shop's load balancer, hosts and data services."),
 }

@@ -29,9 +29,7 @@ def stack_tags(project: str, stack: str) -> dict[str, str]:
     return {PROJECT: project, ENVIRONMENT: stack, MANAGED_BY: "pulumi", STACK: stack}
 
 
-def resource_tags(
-    base: Mapping[str, str], name: str, role: HostRole | None = None
-) -> dict[str, str]:
+def resource_tags(base: Mapping[str, str], name: str, role: HostRole | None = None) -> dict[str, str]:
     """``base`` plus the resource's ``Name`` and, for anything serving one host role, that role."""
     tags = {**base, NAME: name}
     if role is not None:

@@ -25,9 +25,7 @@ class TransferBucketArgs:
 class TransferBucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: TransferBucketArgs, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: TransferBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shopstack:access:TransferBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(

@@ -63,7 +63,6 @@ class Cache(pulumi.ComponentResource):
         self.endpoint = group.primary_endpoint_address
         self.port = group.port
         self.node_ids = [
-            group.id.apply(lambda group_id, n=n: f"{group_id}-{n:03d}")
-            for n in range(1, settings.nodes + 1)
+            group.id.apply(lambda group_id, n=n: f"{group_id}-{n:03d}") for n in range(1, settings.nodes + 1)
         ]
         self.register_outputs({"endpoint": self.endpoint, "port": self.port})

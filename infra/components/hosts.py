@@ -137,9 +137,7 @@ class HostGroup(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        profile = aws.iam.InstanceProfile(
-            f"{name}-profile", role=role.name, tags=tags(f"{name}-profile"), opts=child
-        )
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags(f"{name}-profile"), opts=child)
 
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",
@@ -197,8 +195,7 @@ class HostGroup(pulumi.ComponentResource):
                 "GroupTotalInstances",
             ],
             tags=[
-                {"key": key, "value": value, "propagate_at_launch": True}
-                for key, value in sorted(group_tags.items())
+                {"key": key, "value": value, "propagate_at_launch": True} for key, value in sorted(group_tags.items())
             ],
             opts=child,
         )

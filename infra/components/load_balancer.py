@@ -32,9 +32,7 @@ class LoadBalancer(pulumi.ComponentResource):
     arn_suffix: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shopstack:loadbalancer:LoadBalancer", name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
@@ -116,6 +114,4 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group_arn = web.arn
         self.arn_suffix = balancer.arn_suffix
         self.target_group_arn_suffix = web.arn_suffix
-        self.register_outputs(
-            {"dns_name": self.dns_name, "url": self.url, "target_group_arn": self.target_group_arn}
-        )
+        self.register_outputs({"dns_name": self.dns_name, "url": self.url, "target_group_arn": self.target_group_arn})

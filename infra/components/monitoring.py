@@ -42,9 +42,7 @@ class Monitoring(pulumi.ComponentResource):
         thresholds = args.settings.alarms
         child = pulumi.ResourceOptions(parent=self)
 
-        topic = aws.sns.Topic(
-            f"{name}-alarms", tags=resource_tags(args.tags, f"{name}-alarms"), opts=child
-        )
+        topic = aws.sns.Topic(f"{name}-alarms", tags=resource_tags(args.tags, f"{name}-alarms"), opts=child)
         if args.settings.alarm_email:
             aws.sns.TopicSubscription(
                 f"{name}-alarms-email",
@@ -307,9 +305,7 @@ class Monitoring(pulumi.ComponentResource):
         }
 
 
-def _query(
-    query_id: str, namespace: str, metric: str, dimensions: Mapping[str, Any], stat: str
-) -> dict[str, Any]:
+def _query(query_id: str, namespace: str, metric: str, dimensions: Mapping[str, Any], stat: str) -> dict[str, Any]:
     return {
         "id": query_id,
         "metric": {

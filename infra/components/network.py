@@ -54,12 +54,8 @@ class Network(pulumi.ComponentResource):
         )
         # The VPC's default group allows all traffic between its members; strip it so nothing
         # can fall back on it.
-        aws.ec2.DefaultSecurityGroup(
-            f"{name}-default-sg", vpc_id=vpc.id, tags=tags("default-sg"), opts=child
-        )
-        gateway = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child
-        )
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=tags("default-sg"), opts=child)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child)
         public_routes = aws.ec2.RouteTable(
             f"{name}-public-rt",
             vpc_id=vpc.id,
@@ -68,9 +64,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        public_cidrs, private_cidrs = subnet_cidrs(
-            settings.cidr, settings.subnet_prefix_length, settings.zones
-        )
+        public_cidrs, private_cidrs = subnet_cidrs(settings.cidr, settings.subnet_prefix_length, settings.zones)
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         nat_gateways: list[aws.ec2.NatGateway] = []
@@ -96,9 +90,7 @@ class Network(pulumi.ComponentResource):
             public_subnets.append(public)
 
             if settings.nat_per_zone or index == 0:
-                address = aws.ec2.Eip(
-                    f"{name}-nat-{zone}", domain="vpc", tags=tags(f"nat-{zone}"), opts=child
-                )
+                address = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags(f"nat-{zone}"), opts=child)
                 nat_gateways.append(
                     aws.ec2.NatGateway(
                         f"{name}-nat-{zone}",

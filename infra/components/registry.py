@@ -73,6 +73,4 @@ class Registry(pulumi.ComponentResource):
         )
         self.repository_url = repository.repository_url
         self.repository_arn = repository.arn
-        self.register_outputs(
-            {"repository_url": self.repository_url, "repository_arn": self.repository_arn}
-        )
+        self.register_outputs({"repository_url": self.repository_url, "repository_arn": self.repository_arn})

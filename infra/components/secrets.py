@@ -31,9 +31,7 @@ class Secrets(pulumi.ComponentResource):
         super().__init__("shopstack:secrets:Secrets", name, None, opts)
         credentials = args.credentials
 
-        def secret(
-            suffix: str, description: str, value: pulumi.Output[str]
-        ) -> aws.secretsmanager.Secret:
+        def secret(suffix: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
             entry = aws.secretsmanager.Secret(
                 f"{name}-{suffix}",
                 name=f"shopstack/{name}/{suffix}",
@@ -68,9 +66,7 @@ class Secrets(pulumi.ComponentResource):
         broker = secret(
             "broker",
             "RabbitMQ user the shop connects as",
-            pulumi.Output.json_dumps(
-                {"username": args.broker_username, "password": credentials.broker_password}
-            ),
+            pulumi.Output.json_dumps({"username": args.broker_username, "password": credentials.broker_password}),
         )
 
         self.app_secret_arn = app.arn
