@@ -66,3 +66,20 @@ def make_past_order(customer: User, lines: list[tuple[Product, int]], *, status:
     db.session.add(order)
     db.session.commit()
     return order
+
+
+def make_cart(customer: User | None, *items: tuple[Product, int], coupon_code: str | None = None):
+    """An open cart holding `(product, quantity)` lines, the customer's (or a guest's)."""
+    import secrets
+
+    from shop.models import Cart, CartLine
+
+    cart = Cart(id=secrets.token_hex(16), customer_id=customer.id if customer else None, coupon_code=coupon_code,
+                lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in items])
+    db.session.add(cart)
+    db.session.commit()
+    return cart
+
+
+ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH",
+           "country": "GB"}

@@ -1,0 +1,443 @@
+"""Orders: checkout turns a cart into an order and sets its stock aside; payment, the order's
+moves through its states (orders/states.py), and giving back the stock of orders never paid for.
+
+Every function here is one transaction: it begins with the first statement and commits (or rolls
+back) before returning. Every change of stock or state is a conditional UPDATE whose row count
+says whether it won, so concurrent requests never oversell, double-release or double-move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, column, func, select, update, values
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from ..cart import service as carts
+from ..cart.models import Cart, Coupon
+from ..cart.pricing import PricingPolicy
+from ..catalog.cache import invalidate_products
+from ..catalog.models import Product
+from ..columns import utcnow
+from ..errors import Conflict, NotFound, Problem
+from ..extensions import db
+from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, PAYMENTS, PAYMENTS_FAILED, STOCKOUTS
+from ..outbox import record_event
+from . import states
+from .gateway import (
+    FAILED,
+    REQUIRES_CONFIRMATION,
+    SUCCEEDED,
+    Card,
+    CardRejected,
+    PaymentGateway,
+    SandboxGateway,
+)
+from .models import Order, OrderLine, OrderTransition, Payment, WebhookEvent
+from .schemas import MAX_ID
+
+# How many expired orders one statement of the sweep cancels.
+EXPIRY_BATCH = 500
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, order_id: int, current: str, wanted: str):
+        super().__init__(f"Order {order_id} is {current}; it cannot become {wanted}.",
+                         current_status=current, wanted_status=wanted)
+
+
+class PaymentFailed(Problem):
+    def __init__(self, order_id: int, payment_id: int, reason: str):
+        super().__init__(402, "Payment failed", f"The payment for order {order_id} failed: {reason}",
+                         type_="payment-failed", order_id=order_id, payment_id=payment_id, reason=reason)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def order_document(order: Order) -> dict[str, Any]:
+    """The order as its customer sees it: plain JSON values, so it can be stored and replayed."""
+    return {
+        "id": order.id, "customer_id": order.customer_id, "status": order.status, "currency": order.currency,
+        "lines": [{"product_id": line.product_id, "name": line.product_name,
+                   "unit_price_cents": line.unit_price_cents, "quantity": line.quantity,
+                   "discount_cents": line.discount_cents, "total_cents": line.total_cents}
+                  for line in order.lines],
+        "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,
+        "shipping_cents": order.shipping_cents, "tax_cents": order.tax_cents,
+        "total_cents": order.total_cents, "coupon_code": order.coupon_code,
+        "pricing": order.pricing, "shipping_address": order.shipping_address,
+        "reserved_until": _iso(order.reserved_until), "created_at": _iso(order.created_at),
+        "transitions": [{"from_status": step.from_status, "to_status": step.to_status, "cause": step.cause,
+                         "at": _iso(step.at)} for step in order.transitions],
+        "payments": [payment_document(payment) for payment in order.payments],
+    }
+
+
+def payment_document(payment: Payment) -> dict[str, Any]:
+    return {"id": payment.id, "status": payment.status, "amount_cents": payment.amount_cents,
+            "currency": payment.currency, "gateway": payment.gateway,
+            "gateway_reference": payment.gateway_reference, "card_last4": payment.card_last4,
+            "failure_reason": payment.failure_reason, "created_at": _iso(payment.created_at)}
+
+
+def summary_document(order: Order) -> dict[str, Any]:
+    return {"id": order.id, "customer_id": order.customer_id, "status": order.status,
+            "currency": order.currency, "total_cents": order.total_cents,
+            "created_at": _iso(order.created_at), "reserved_until": _iso(order.reserved_until)}
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+def _reserve_stock(wanted: list[tuple[int, int, int]]) -> set[int]:
+    """Take (product, quantity, at price) off the shelf in one statement; the ids it could take.
+
+    A product is taken only if enough is left and its price is still the one the order was
+    priced at. Rows are named in id order so concurrent checkouts lock them in the same order.
+    """
+    rows = values(column("id", Integer), column("quantity", Integer), column("price", Integer),
+                  name="wanted").data(sorted(wanted)).cte("wanted")
+    taken = db.session.execute(
+        update(Product)
+        .where(Product.id == rows.c.id, Product.stock >= rows.c.quantity, Product.price_cents == rows.c.price)
+        .values(stock=Product.stock - rows.c.quantity)
+        .returning(Product.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    return set(taken)
+
+
+def _shortfall(wanted: list[tuple[int, int, int]]) -> Problem:
+    """Why a reservation failed, read after the rollback: the first product out of stock or repriced."""
+    quantities = {product_id: (quantity, price) for product_id, quantity, price in wanted}
+    rows = db.session.execute(select(Product.id, Product.name, Product.stock, Product.price_cents)
+                              .where(Product.id.in_(quantities)).order_by(Product.id)).all()
+    for product_id, name, stock, price_cents in rows:
+        quantity, priced_at = quantities[product_id]
+        if stock < quantity:
+            STOCKOUTS.inc()
+            return Problem(409, "Out of stock",
+                           f"Only {stock} of {name} (product {product_id}) left; the cart wants {quantity}.",
+                           type_="out-of-stock", product_id=product_id, product_name=name,
+                           available=stock, requested=quantity)
+        if price_cents != priced_at:
+            return Conflict(f"The price of {name} (product {product_id}) changed while checking out; "
+                            "review the cart and retry.", product_id=product_id, price_cents=price_cents)
+    # The stock came back between the refusal and this read: another try may well succeed.
+    return Conflict("The stock changed while checking out; retry.")
+
+
+def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], policy: PricingPolicy,
+                reservation_seconds: int, now: datetime | None = None) -> dict[str, Any]:
+    """Turn the customer's cart into an order pending payment, its stock reserved, atomically."""
+    now = now or utcnow()
+    cart = carts.get_cart(cart_id, customer)
+    if not cart.lines:
+        raise Problem(422, "Empty cart", f"Cart {cart_id} has no lines to order.", type_="empty-cart",
+                      field="cart_id")
+    quote = carts.quote(cart, policy, now)
+    wanted = [(line.product_id, line.quantity, line.unit_price_cents) for line in quote.lines]
+
+    # Claiming the cart at the version we priced takes its lock; an edit since then refuses us.
+    claimed = db.session.execute(
+        update(Cart).where(Cart.id == cart.id, Cart.status == "open", Cart.version == cart.version)
+        .values(status="checked_out", version=Cart.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict(f"Cart {cart_id} changed or was checked out meanwhile; review it and retry.",
+                       field="cart_id")
+
+    coupon_applied = bool(quote.coupon and quote.coupon["applied"])
+    order = Order(
+        customer_id=customer.id, cart_id=cart.id, status=states.PENDING_PAYMENT, currency=quote.currency,
+        subtotal_cents=quote.subtotal_cents, discount_cents=quote.discount_cents,
+        shipping_cents=quote.shipping_cents, tax_cents=quote.tax_cents, total_cents=quote.total_cents,
+        coupon_code=quote.coupon["code"] if coupon_applied else None,
+        pricing=quote.to_dict(), shipping_address=shipping_address,
+        reserved_until=now + timedelta(seconds=reservation_seconds), created_at=now, updated_at=now,
+        lines=[OrderLine(product_id=line.product_id, product_name=line.name,
+                         unit_price_cents=line.unit_price_cents, quantity=line.quantity,
+                         discount_cents=line.discount_cents, total_cents=line.total_cents)
+               for line in quote.lines],
+        transitions=[OrderTransition(from_status=None, to_status=states.PENDING_PAYMENT, cause="checkout",
+                                     at=now)],
+        payments=[],
+    )
+    db.session.add(order)
+    db.session.flush()
+    record_event("order.created", order_id=order.id, customer_id=customer.id,
+                 total_cents=order.total_cents, currency=order.currency)
+
+    # Stock and coupon are taken last, so their row locks are held only until the commit.
+    if len(_reserve_stock(wanted)) != len(wanted):
+        db.session.rollback()
+        raise _shortfall(wanted)
+    if coupon_applied and db.session.execute(
+        update(Coupon).where(Coupon.code == order.coupon_code,
+                             (Coupon.usage_limit.is_(None)) | (Coupon.times_used < Coupon.usage_limit))
+        .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
+    ).rowcount != 1:
+        db.session.rollback()
+        raise Conflict(f"Coupon {order.coupon_code} was used up meanwhile; remove it and retry.",
+                       field="coupon_code")
+    document = order_document(order)
+    db.session.commit()
+    ORDERS_CREATED.inc()
+    invalidate_products(product_id for product_id, _, _ in wanted)
+    return document
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def _visible(query, viewer: User):
+    return query if viewer.is_staff else query.where(Order.customer_id == viewer.id)
+
+
+def _order(order_id: int, viewer: User, *, full: bool = False) -> Order:
+    """The order if the viewer may see it; someone else's order is reported as missing."""
+    if not 0 < order_id <= MAX_ID:
+        raise NotFound("Order", order_id)
+    query = _visible(select(Order).where(Order.id == order_id), viewer)
+    if full:
+        query = query.options(selectinload(Order.lines), selectinload(Order.transitions),
+                              selectinload(Order.payments))
+    order = db.session.scalar(query)
+    if order is None:
+        raise NotFound("Order", order_id)
+    return order
+
+
+def get_order(order_id: int, viewer: User) -> dict[str, Any]:
+    document = order_document(_order(order_id, viewer, full=True))
+    db.session.commit()
+    return document
+
+
+def list_orders(viewer: User, page: int, per_page: int, status: str | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
+    """A page of orders, newest first: the customer's own, or everyone's for staff."""
+    query = _visible(select(Order), viewer)
+    if status is not None:
+        query = query.where(Order.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    orders = db.session.scalars(query.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    items = [summary_document(order) for order in orders]
+    db.session.commit()
+    return items, total or 0
+
+
+# --- moving along the states ------------------------------------------------------------------
+
+def _return_stock(order_ids: list[int]) -> list[int]:
+    """Put the lines of these orders back on the shelf in one statement; the products touched."""
+    returned = (select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"))
+                .where(OrderLine.order_id.in_(order_ids)).group_by(OrderLine.product_id).subquery())
+    return list(db.session.execute(
+        update(Product).where(Product.id == returned.c.product_id)
+        .values(stock=Product.stock + returned.c.quantity).returning(Product.id)
+        .execution_options(synchronize_session=False)
+    ).scalars())
+
+
+def _move(order: Order, to_status: str, cause: str, now: datetime) -> str:
+    """Compare-and-set the order's state (so two concurrent moves cannot both win) and record
+    the step; returns the state it left."""
+    from_status = order.status
+    if not states.can_move(from_status, to_status):
+        raise IllegalTransition(order.id, from_status, to_status)
+    moved = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == from_status)
+        .values(status=to_status, updated_at=now,
+                reserved_until=order.reserved_until if to_status == states.PENDING_PAYMENT else None)
+    ).rowcount
+    if moved != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Order.status).where(Order.id == order.id))
+        raise IllegalTransition(order.id, current or "gone", to_status)
+    order.transitions.append(OrderTransition(from_status=from_status, to_status=to_status, cause=cause, at=now))
+    record_event(f"order.{to_status}", order_id=order.id, from_status=from_status, cause=cause)
+    return from_status
+
+
+def _refund_payments(order: Order, gateway: PaymentGateway) -> None:
+    for payment in order.payments:
+        if payment.status == SUCCEEDED:
+            gateway.refund(payment.gateway_reference, payment.amount_cents, payment.currency)
+            payment.status = "refunded"
+            record_event("payment.refunded", order_id=order.id, payment_id=payment.id,
+                         amount_cents=payment.amount_cents, currency=payment.currency)
+
+
+def move_order(order_id: int, viewer: User, to_status: str, cause: str, gateway: PaymentGateway,
+               now: datetime | None = None) -> dict[str, Any]:
+    """Move an order to `to_status`; leaving a paid state refunds, leaving the shelf returns stock."""
+    now = now or utcnow()
+    order = _order(order_id, viewer, full=True)
+    from_status = _move(order, to_status, cause, now)
+    if from_status in states.PAID_FOR and to_status in (states.CANCELLED, states.REFUNDED):
+        _refund_payments(order, gateway)
+    returned = _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
+    document = order_document(order)
+    db.session.commit()
+    if to_status == states.CANCELLED:
+        ORDERS_CANCELLED.labels(cause="staff" if viewer.is_staff else "customer").inc()
+    if returned:
+        invalidate_products(returned)
+    return document
+
+
+def cancel_order(order_id: int, viewer: User, gateway: PaymentGateway, now: datetime | None = None
+                 ) -> dict[str, Any]:
+    cause = "cancelled by the customer" if not viewer.is_staff else "cancelled by staff"
+    return move_order(order_id, viewer, states.CANCELLED, cause, gateway, now)
+
+
+# --- payment ----------------------------------------------------------------------------------
+
+def pay_order(order_id: int, customer: User, card: Card, gateway: PaymentGateway,
+              now: datetime | None = None) -> tuple[dict[str, Any], str]:
+    """Charge the card for the order: (the payment and order, the charge's status).
+
+    A declined card is recorded (and raises PaymentFailed after the commit); the order stays
+    pending payment so the customer can try another card.
+    """
+    now = now or utcnow()
+    order = _order(order_id, customer, full=True)
+    # A write on the order takes its lock first: a concurrent payment, cancel or expiry waits and
+    # then sees what this one did, so an order is never charged twice nor cancelled mid-payment.
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == states.PENDING_PAYMENT)
+        .values(updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Order.status).where(Order.id == order.id))
+        raise IllegalTransition(order.id, current or "gone", states.PAID)
+    db.session.refresh(order, ["payments"])
+    if any(payment.status == REQUIRES_CONFIRMATION for payment in order.payments):
+        db.session.rollback()
+        raise Conflict(f"A payment for order {order.id} awaits the bank's confirmation.",
+                       current_status=order.status)
+    try:
+        charge = gateway.charge(order.total_cents, order.currency, card, f"order-{order.id}")
+    except CardRejected:
+        db.session.rollback()
+        PAYMENTS.labels(outcome="invalid_card").inc()
+        raise
+    payment = Payment(status=charge.status, amount_cents=order.total_cents, currency=order.currency,
+                      gateway=gateway.name, gateway_reference=charge.reference, card_last4=card.last4,
+                      failure_reason=charge.failure_reason, created_at=now, updated_at=now)
+    order.payments.append(payment)
+    db.session.flush()
+    if charge.status == SUCCEEDED:
+        _move(order, states.PAID, "payment succeeded", now)
+    elif charge.status == FAILED:
+        record_event("payment.failed", order_id=order.id, payment_id=payment.id, reason=charge.failure_reason)
+    document = {"payment": payment_document(payment), "order": order_document(order)}
+    db.session.commit()
+    PAYMENTS.labels(outcome=charge.status).inc()
+    if charge.status == FAILED:
+        PAYMENTS_FAILED.inc()
+        raise PaymentFailed(order.id, payment.id, charge.failure_reason or "declined")
+    return document, charge.status
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+def apply_payment_event(event_id: str, event_type: str, charge_reference: str, failure_reason: str | None,
+                        gateway: PaymentGateway, now: datetime | None = None) -> str:
+    """Apply a verified gateway event once: applied | duplicate | ignored."""
+    now = now or utcnow()
+    # Recording the event id in the same transaction as its effect makes a replay a no-op; a
+    # concurrent twin waits on the primary key and then finds it taken.
+    inserted = db.session.execute(
+        _insert_ignoring_duplicates(WebhookEvent, {"id": event_id, "type": event_type, "received_at": now})
+    ).rowcount
+    if inserted != 1:
+        db.session.rollback()
+        return "duplicate"
+    payment = db.session.scalar(select(Payment).where(Payment.gateway_reference == charge_reference)
+                                .options(selectinload(Payment.order)))
+    if payment is None or event_type not in ("payment.succeeded", "payment.failed") \
+            or payment.status != REQUIRES_CONFIRMATION:
+        db.session.commit()
+        return "ignored"
+    order = payment.order
+    payment.updated_at = now
+    if event_type == "payment.failed":
+        payment.status = FAILED
+        payment.failure_reason = failure_reason or "declined by the bank"
+        record_event("payment.failed", order_id=order.id, payment_id=payment.id, reason=payment.failure_reason)
+        outcome = FAILED
+    else:
+        payment.status = SUCCEEDED
+        outcome = SUCCEEDED
+        if order.status == states.PENDING_PAYMENT:
+            _move(order, states.PAID, "payment confirmed", now)
+        else:
+            # The order was cancelled (or expired) while the bank confirmed: give the money back.
+            _refund_payments(order, gateway)
+    db.session.commit()
+    PAYMENTS.labels(outcome=outcome).inc()
+    if outcome == FAILED:
+        PAYMENTS_FAILED.inc()
+    return "applied"
+
+
+def _insert_ignoring_duplicates(model, row: dict[str, Any]):
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).values(**row).on_conflict_do_nothing()
+
+
+def sandbox_settlement(payment_id: int, outcome: str, secret: str, timestamp: int) -> tuple[bytes, str]:
+    """The signed webhook the sandbox would send when this payment settles (for demos and tests)."""
+    reference = db.session.scalar(select(Payment.gateway_reference).where(Payment.id == payment_id))
+    db.session.commit()
+    if reference is None:
+        raise NotFound("Payment", payment_id)
+    reason = "card_declined: the bank refused the charge" if outcome == FAILED else None
+    return SandboxGateway.confirmation_event(reference, outcome, secret, timestamp, reason)
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+def release_expired_reservations(now: datetime | None = None) -> int:
+    """Cancel the orders still unpaid when their reservation ran out and give their stock back;
+    the number cancelled. Safe to run in several workers at once."""
+    now = now or utcnow()
+    released = 0
+    while True:
+        due = (select(Order.id).where(Order.status == states.PENDING_PAYMENT, Order.reserved_until <= now)
+               .order_by(Order.id).limit(EXPIRY_BATCH))
+        if db.engine.dialect.name == "postgresql":
+            # Orders another sweep or a payment holds are skipped, not waited for.
+            due = due.with_for_update(skip_locked=True)
+        order_ids = list(db.session.execute(
+            update(Order).where(Order.id.in_(due.scalar_subquery()), Order.status == states.PENDING_PAYMENT)
+            .values(status=states.CANCELLED, reserved_until=None, updated_at=now)
+            .returning(Order.id).execution_options(synchronize_session=False)
+        ).scalars())
+        if not order_ids:
+            db.session.commit()
+            return released
+        products = _return_stock(order_ids)
+        cause = "reservation expired"
+        db.session.execute(
+            OrderTransition.__table__.insert(),
+            [{"order_id": order_id, "from_status": states.PENDING_PAYMENT, "to_status": states.CANCELLED,
+              "cause": cause, "at": now} for order_id in order_ids],
+        )
+        for order_id in order_ids:
+            record_event("order.cancelled", order_id=order_id, from_status=states.PENDING_PAYMENT, cause=cause)
+        db.session.commit()
+        ORDERS_CANCELLED.labels(cause="expired").inc(len(order_ids))
+        invalidate_products(products)
+        released += len(order_ids)
