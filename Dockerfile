@@ -1,0 +1,39 @@
+# The shop's image: the locked runtime dependencies and the `shop` package on Debian's python3.
+# BASE_IMAGE is a debootstrap Debian image with python3 (pipelines/build_image.py builds it).
+ARG BASE_IMAGE
+
+FROM ${BASE_IMAGE} AS build
+# The building machine's CA bundle (a TLS-inspecting proxy re-signs PyPI); this stage only.
+COPY build-ca/ca-certificates.crt /usr/local/share/build-ca/ca-certificates.crt
+ENV SSL_CERT_FILE=/usr/local/share/build-ca/ca-certificates.crt \
+    PIP_CERT=/usr/local/share/build-ca/ca-certificates.crt \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy
+RUN python3 -m venv /opt/uv \
+ && /opt/uv/bin/pip install --quiet uv==0.13.9 \
+ && /opt/uv/bin/uv venv --python /usr/bin/python3 /opt/shop
+WORKDIR /src
+COPY pyproject.toml uv.lock ./
+# Exactly the locked runtime dependencies, with their hashes; none of the tools' groups.
+RUN /opt/uv/bin/uv export --frozen --no-default-groups --no-emit-project -o requirements.txt \
+ && /opt/uv/bin/uv pip install --python /opt/shop/bin/python --require-hashes --no-deps \
+      -r requirements.txt
+COPY app/ app/
+RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps .
+
+FROM ${BASE_IMAGE}
+RUN useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin shop
+COPY --from=build /opt/shop /opt/shop
+ARG SHOP_RELEASE=dev
+ENV PATH=/opt/shop/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PORT=8000 \
+    SHOP_RELEASE=${SHOP_RELEASE}
+LABEL org.opencontainers.image.title="shop" \
+      org.opencontainers.image.revision="${SHOP_RELEASE}"
+USER shop
+WORKDIR /tmp
+EXPOSE 8000
+CMD ["gunicorn", "--config", "python:shop.gunicorn_conf", "shop:create_app()"]
