@@ -357,8 +357,9 @@ def apply_payment_event(event_id: str, event_type: str, charge_reference: str, f
     # concurrent twin waits on the primary key and then finds it taken.
     inserted = db.session.execute(
         _insert_ignoring_duplicates(WebhookEvent, {"id": event_id, "type": event_type, "received_at": now})
-    ).rowcount
-    if inserted != 1:
+        .returning(WebhookEvent.id)
+    ).scalar()
+    if inserted is None:
         db.session.rollback()
         return "duplicate"
     payment = db.session.scalar(select(Payment).where(Payment.gateway_reference == charge_reference)
