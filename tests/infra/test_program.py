@@ -1,0 +1,142 @@
+"""The whole program, run for each stack's real config file, with the policy pack applied."""
+
+import pytest
+
+from infra import config, offline
+from infra.config import NetworkSettings
+from infra.outputs import DESCRIPTIONS, StackOutput
+from infra.policy.check import check
+from infra.tags import REQUIRED_TAG_KEYS, ROLE, STACK, HostRole
+
+STACKS = offline.STACKS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_passes_the_policy_pack(stack_runs, stack):
+    violations = check(stack_runs[stack])
+    assert not violations, "\n".join(str(v) for v in violations)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_exports_exactly_the_documented_outputs(stack_runs, stack):
+    assert set(stack_runs[stack].outputs) == set(StackOutput) == set(DESCRIPTIONS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_host_selectors_match_the_tags_the_groups_stamp_on_hosts(stack_runs, stack):
+    run = stack_runs[stack]
+    selectors = run.outputs[StackOutput.HOST_SELECTORS]
+    for role in HostRole:
+        group = run.one("aws:autoscaling/group:Group", f"shop-{stack}-{role}-group")
+        tags = {f"tag:{t['key']}": t["value"] for t in group.inputs["tags"] if t["propagateAtLaunch"]}
+        assert selectors[str(role)].items() <= tags.items(), group.urn
+        assert selectors[str(role)] == {f"tag:{STACK}": stack, f"tag:{ROLE}": str(role)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_point_at_the_resources(stack_runs, stack):
+    run, outputs = stack_runs[stack], stack_runs[stack].outputs
+    assert outputs[StackOutput.STACK] == stack and outputs[StackOutput.REGION] == "us-east-1"
+    assert outputs[StackOutput.WEB_GROUP_NAME] == f"shop-{stack}-web"
+    assert outputs[StackOutput.WORKER_GROUP_NAME] == f"shop-{stack}-worker"
+    assert outputs[StackOutput.REGISTRY_URL] == run.one("aws:ecr/repository:Repository").state["repositoryUrl"]
+    assert outputs[StackOutput.DATABASE_PORT] == 5432 and outputs[StackOutput.DATABASE_NAME] == "shop"
+    assert outputs[StackOutput.CACHE_PORT] == 6379
+    assert outputs[StackOutput.BROKER_ENDPOINT].startswith("amqps://")
+    assert outputs[StackOutput.SHOP_URL] == f"http://{outputs[StackOutput.LOAD_BALANCER_DNS_NAME]}"
+    secret_arns = {s.state["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
+    for key in (StackOutput.APP_SECRET_ARN, StackOutput.CACHE_AUTH_SECRET_ARN, StackOutput.BROKER_SECRET_ARN):
+        assert outputs[key] in secret_arns, key
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_is_named_from_its_component(stack_runs, stack):
+    run = stack_runs[stack]
+    by_urn = {r.urn: r for r in run.resources}
+    for resource in run.resources:
+        parent = by_urn.get(resource.parent)
+        if parent is not None:
+            assert resource.name.startswith(f"{parent.name}-"), resource.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nothing_is_left_without_the_stack_tags(stack_runs, stack):
+    tagged = [r for r in stack_runs[stack].resources if isinstance(r.inputs.get("tags"), dict)]
+    assert tagged
+    for resource in tagged:
+        assert {k: resource.inputs["tags"][k] for k in REQUIRED_TAG_KEYS} == {
+            "Project": "shopstack",
+            "Environment": stack,
+            "ManagedBy": "pulumi",
+            "shopstack:stack": stack,
+        }, resource.urn
+
+
+def test_prod_survives_a_zone(stack_runs):
+    run = stack_runs["prod"]
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert run.one("aws:rds/instance:Instance").inputs["multiAz"] is True
+    assert run.one("aws:mq/broker:Broker").inputs["deploymentMode"] == "CLUSTER_MULTI_AZ"
+    assert len(run.one("aws:lb/loadBalancer:LoadBalancer").inputs["subnets"]) == 3
+
+
+def test_dev_is_one_of_everything(stack_runs):
+    run = stack_runs["dev"]
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert run.one("aws:elasticache/replicationGroup:ReplicationGroup").inputs["numCacheClusters"] == 1
+
+
+def _with(stack: str, section: str, **changes) -> dict:
+    values = offline.stack_config(stack)
+    values[f"shopstack:{section}"] = {**values[f"shopstack:{section}"], **changes}
+    return values
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "policy", "message"),
+    [
+        ("database", {"multiAz": False}, "prod-multi-az", "multiAz must be true"),
+        ("database", {"deletionProtection": False}, "prod-deletion-protection", "deletionProtection must be true"),
+        ("database", {"backupRetentionDays": 3}, "prod-backup-retention", "production keeps at least 7"),
+        ("cache", {"nodes": 1, "automaticFailover": False}, "prod-multi-az", "automaticFailoverEnabled must be true"),
+        ("broker", {"clustered": False}, "prod-multi-az", "deploymentMode must be CLUSTER_MULTI_AZ"),
+    ],
+)
+def test_a_bad_prod_config_fails_with_the_policy_message(section, change, policy, message):
+    violations = check(offline.run("prod", _with("prod", section, **change)))
+    assert {v.policy for v in violations} == {policy}, violations
+    assert any(message in v.message for v in violations), violations
+    assert all(v.urn.startswith("urn:pulumi:prod::shopstack::") for v in violations)
+
+
+def test_the_same_config_passes_outside_prod():
+    assert not check(offline.run("staging", _with("staging", "database", multiAz=False, backupRetentionDays=1)))
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "error"),
+    [
+        ("network", {"zones": 1}, "network.zones must be at least 2"),
+        ("web", {"desiredCapacity": 9}, "minSize <= desiredCapacity <= maxSize"),
+        ("cache", {"automaticFailover": True}, "automaticFailover needs at least 2 nodes"),
+        ("database", {"maxAllocatedStorageGb": 5}, "maxAllocatedStorageGb is below"),
+        ("loadBalancer", {"certificateArm": "typo"}, "unknown setting 'certificateArm'"),
+    ],
+)
+def test_an_invalid_stack_file_is_refused_before_anything_is_planned(section, change, error):
+    with pytest.raises(ValueError, match=error):
+        offline.run("dev", _with("dev", section, **change))
+
+
+def test_a_missing_secret_names_the_setting_to_set():
+    values = offline.stack_config("dev")
+    del values["shopstack:brokerPassword"]
+    with pytest.raises(Exception, match="shopstack:brokerPassword"):
+        offline.run("dev", values)
+
+
+def test_a_required_setting_cannot_be_left_out():
+    with pytest.raises(ValueError, match="missing 1 required positional argument: 'zones'"):
+        config.parse_section(
+            "network", {"cidr": "10.0.0.0/16", "natPerZone": False, "flowLogRetentionDays": 7}, NetworkSettings
+        )

@@ -1,0 +1,157 @@
+import json
+
+import pulumi
+import pytest
+
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.registry import Registry, RegistryArgs
+from infra.components.secrets import Secrets, SecretsArgs
+from infra.config import Credentials, MonitoringSettings, RegistrySettings, SecretSettings
+from tests.infra.support import TAGS, build, is_secret, settings
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def test_registry_scans_every_push_and_never_moves_a_tag():
+    run = build(lambda: Registry("shop-test", RegistryArgs(settings("prod", "registry", RegistrySettings), TAGS)))
+    repository = run.one("aws:ecr/repository:Repository")
+    assert repository.inputs["imageScanningConfiguration"]["scanOnPush"] is True, repository.urn
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE", repository.urn
+    assert repository.inputs["forceDelete"] is False, repository.urn
+
+
+def test_registry_lifecycle_keeps_releases_and_expires_untagged_layers():
+    registry_settings = settings("prod", "registry", RegistrySettings, keep_images=30, untagged_expiry_days=5)
+    run = build(lambda: Registry("shop-test", RegistryArgs(registry_settings, TAGS)))
+    policy = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    rules = {rule["selection"]["tagStatus"]: rule["selection"] for rule in json.loads(policy.inputs["policy"])["rules"]}
+    assert rules["untagged"]["countNumber"] == 5, policy.urn
+    assert rules["any"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}, policy.urn
+
+
+@pytest.fixture(scope="module")
+def secrets():
+    def program():
+        credentials = Credentials(
+            cache_auth_token=pulumi.Output.secret("token"),
+            broker_password=pulumi.Output.secret("broker-pass"),
+            app_secret_key=pulumi.Output.secret("app-key"),
+            payment_webhook_secret=pulumi.Output.secret("webhook"),
+        )
+        entries = Secrets("shop-test", SecretsArgs(SecretSettings(recovery_window_days=7), credentials, "shop", TAGS))
+        return pulumi.Output.all(entries.app_secret_arn, entries.cache_auth_secret_arn, entries.broker_secret_arn)
+
+    return build(program)
+
+
+def test_secret_values_stay_encrypted_in_state(secrets):
+    for version in secrets.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        assert is_secret(version.inputs["secretString"]), version.urn
+
+
+@pytest.mark.parametrize(
+    ("entry", "document"),
+    [
+        ("shop-test-app", {"SECRET_KEY": "app-key", "PAYMENT_WEBHOOK_SECRET": "webhook"}),
+        ("shop-test-cache", {"auth_token": "token"}),
+        ("shop-test-broker", {"username": "shop", "password": "broker-pass"}),
+    ],
+)
+def test_each_secret_holds_the_documented_keys(secrets, entry, document):
+    version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
+    assert json.loads(version.inputs["secretString"]["value"]) == document, version.urn
+
+
+def test_secret_arns_are_exposed(secrets):
+    assert [arn.rsplit(":", 1)[-1] for arn in secrets.outputs["checks"]] == [
+        "shopstack/shop-test/app-AbCdEf",
+        "shopstack/shop-test/cache-AbCdEf",
+        "shopstack/shop-test/broker-AbCdEf",
+    ]
+
+
+def monitoring(**changes):
+    monitoring_settings = settings("prod", "monitoring", MonitoringSettings, **changes)
+    args = MonitoringArgs(
+        monitoring_settings,
+        region="us-east-1",
+        load_balancer="app/shop-test/1",
+        target_group="targetgroup/shop-test/1",
+        database_instance="shop-test-db",
+        cache_nodes=["shop-test-redis-001", "shop-test-redis-002"],
+        broker="shop-test-mq",
+        host_groups={"web": "shop-test-web", "worker": "shop-test-worker"},
+        tags=TAGS,
+    )
+    return build(lambda: Monitoring("shop-test", args))
+
+
+@pytest.fixture(scope="module")
+def watched():
+    return monitoring()
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric"),
+    [
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("AWS/ApplicationELB", "HealthyHostCount"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
+        ("AWS/ElastiCache", "Evictions"),
+        ("AWS/AmazonMQ", "MessageReadyCount"),
+        ("AWS/EC2", "StatusCheckFailed"),
+    ],
+)
+def test_an_alarm_watches(watched, namespace, metric):
+    def reads(alarm):
+        if alarm.inputs.get("metricName") == metric and alarm.inputs.get("namespace") == namespace:
+            return True
+        return any(
+            q.get("metric", {}).get("metricName") == metric and q["metric"]["namespace"] == namespace
+            for q in alarm.inputs.get("metricQueries") or []
+        )
+
+    assert any(reads(alarm) for alarm in watched.of_type(ALARM)), f"no alarm on {namespace} {metric}"
+
+
+def test_every_alarm_notifies_the_topic(watched):
+    topic = watched.one("aws:sns/topic:Topic")
+    for alarm in watched.of_type(ALARM):
+        assert alarm.inputs["alarmActions"] == [topic.state["arn"]], alarm.urn
+        assert alarm.inputs["okActions"] == [topic.state["arn"]], alarm.urn
+
+
+def test_5xx_alarm_is_a_rate_of_all_requests(watched):
+    alarm = watched.one(ALARM, "shop-test-http-5xx")
+    (rate,) = [q for q in alarm.inputs["metricQueries"] if q.get("returnData")]
+    assert rate["expression"] == "100 * (FILL(lb, 0) + FILL(hosts, 0)) / requests", alarm.urn
+
+
+def test_each_redis_node_and_host_group_has_its_alarms(watched):
+    names = {alarm.name for alarm in watched.of_type(ALARM)}
+    assert {"shop-test-cache-1-memory", "shop-test-cache-2-memory", "shop-test-cache-2-evictions"} <= names
+    assert {"shop-test-web-status-check", "shop-test-worker-status-check"} <= names
+
+
+def test_email_subscription_only_when_an_address_is_set(watched):
+    assert not watched.of_type("aws:sns/topicSubscription:TopicSubscription")
+    run = monitoring(alarm_email="oncall@example.com")
+    subscription = run.one("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == "oncall@example.com", subscription.urn
+
+
+def test_dashboard_covers_the_shop(watched):
+    dashboard = watched.one("aws:cloudwatch/dashboard:Dashboard")
+    titles = [w["properties"]["title"] for w in json.loads(dashboard.inputs["dashboardBody"])["widgets"]]
+    assert titles == [
+        "Requests and errors",
+        "Response time p99 (s)",
+        "Host CPU %",
+        "Database",
+        "Redis memory %",
+        "Jobs waiting",
+    ], dashboard.urn
