@@ -136,24 +136,29 @@ monitoring = Monitoring(
     ),
 )
 
-pulumi.export(StackOutput.REGION, config.region)
-pulumi.export(StackOutput.STACK, config.stack)
-pulumi.export(StackOutput.SHOP_URL, load_balancer.url)
-pulumi.export(StackOutput.LOAD_BALANCER_DNS_NAME, load_balancer.dns_name)
-pulumi.export(StackOutput.REGISTRY_URL, registry.repository_url)
-pulumi.export(StackOutput.DATABASE_ENDPOINT, database.endpoint)
-pulumi.export(StackOutput.DATABASE_PORT, database.port)
-pulumi.export(StackOutput.DATABASE_NAME, database.database_name)
-pulumi.export(StackOutput.DATABASE_SECRET_ARN, database.secret_arn)
-pulumi.export(StackOutput.CACHE_ENDPOINT, cache.endpoint)
-pulumi.export(StackOutput.CACHE_PORT, cache.port)
-pulumi.export(StackOutput.CACHE_AUTH_SECRET_ARN, secrets.cache_auth_secret_arn)
-pulumi.export(StackOutput.BROKER_ENDPOINT, broker.endpoint)
-pulumi.export(StackOutput.BROKER_SECRET_ARN, secrets.broker_secret_arn)
-pulumi.export(StackOutput.APP_SECRET_ARN, secrets.app_secret_arn)
-pulumi.export(StackOutput.WEB_GROUP_NAME, hosts[HostRole.WEB].group_name)
-pulumi.export(StackOutput.WORKER_GROUP_NAME, hosts[HostRole.WORKER].group_name)
-pulumi.export(StackOutput.HOST_SELECTORS, {str(role): host_selector(config.stack, role) for role in HostRole})
-pulumi.export(StackOutput.SSM_TRANSFER_BUCKET, transfer.bucket_name)
-pulumi.export(StackOutput.ALARM_TOPIC_ARN, monitoring.topic_arn)
-pulumi.export(StackOutput.DASHBOARD_NAME, monitoring.dashboard_name)
+stack_outputs = {
+    StackOutput.REGION: config.region,
+    StackOutput.STACK: config.stack,
+    StackOutput.SHOP_URL: load_balancer.url,
+    StackOutput.LOAD_BALANCER_DNS_NAME: load_balancer.dns_name,
+    StackOutput.REGISTRY_URL: registry.repository_url,
+    StackOutput.DATABASE_ENDPOINT: database.endpoint,
+    StackOutput.DATABASE_PORT: database.port,
+    StackOutput.DATABASE_NAME: database.database_name,
+    StackOutput.DATABASE_SECRET_ARN: database.secret_arn,
+    StackOutput.CACHE_ENDPOINT: cache.endpoint,
+    StackOutput.CACHE_PORT: cache.port,
+    StackOutput.CACHE_AUTH_SECRET_ARN: secrets.cache_auth_secret_arn,
+    StackOutput.BROKER_ENDPOINT: broker.endpoint,
+    StackOutput.BROKER_SECRET_ARN: secrets.broker_secret_arn,
+    StackOutput.APP_SECRET_ARN: secrets.app_secret_arn,
+    StackOutput.WEB_GROUP_NAME: hosts[HostRole.WEB].group_name,
+    StackOutput.WORKER_GROUP_NAME: hosts[HostRole.WORKER].group_name,
+    StackOutput.HOST_SELECTORS: {str(role): host_selector(config.stack, role) for role in HostRole},
+    StackOutput.SSM_TRANSFER_BUCKET: transfer.bucket_name,
+    StackOutput.ALARM_TOPIC_ARN: monitoring.topic_arn,
+    StackOutput.DASHBOARD_NAME: monitoring.dashboard_name,
+}
+# Plain string keys: the engine serialises outputs by name.
+for key, value in stack_outputs.items():
+    pulumi.export(key.value, value)

@@ -256,7 +256,7 @@ def _run(program: Callable[[], Any], stack: str, config: dict[str, Any]) -> Stac
             {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
             [key for key in config if key in OFFLINE_SECRETS],
         )
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+        loop.run_until_complete(run_pulumi_func(program))
         root = settings.get_root_resource()
         exported = root.outputs if root is not None else {}
         outputs = loop.run_until_complete(pulumi.Output.from_input(exported).future())
