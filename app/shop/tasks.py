@@ -25,8 +25,11 @@ def __getattr__(name: str):
 
 @shared_task(name="shop.tasks.release_expired_reservations")
 def release_expired_reservations() -> int:
+    """The periodic sweep: unpaid orders give their stock back; expired Idempotency-Keys go."""
+    from .idempotency import purge_expired
     from .orders.service import release_expired_reservations as release
 
+    purge_expired()
     return release()
 
 
