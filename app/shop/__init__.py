@@ -48,9 +48,11 @@ def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .openapi import bp as openapi_bp
     from .orders.views import bp as orders_bp
+    from .storefront.checkout_views import bp as shop_pages_bp
     from .storefront.views import bp as storefront_bp
 
-    for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, storefront_bp):
+    for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, storefront_bp,
+                      shop_pages_bp):
         app.register_blueprint(blueprint)
 
 

@@ -71,6 +71,11 @@ def operation(summary: str, *, tags: list[str], body=None, query=None, response=
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            # Who may ask comes before what they asked: a stranger's bad body is still a 401.
+            if spec.auth in ("customer", "staff"):
+                from .accounts.auth import require_customer, require_staff
+
+                (require_staff if spec.auth == "staff" else require_customer)()
             if spec.body is not None:
                 kwargs["body"] = parse(spec.body, _read_json_body(), "body")
             if spec.query is not None:

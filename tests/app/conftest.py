@@ -30,8 +30,11 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _unreachable(what: str, url: str, error: Exception) -> None:
-    pytest.fail(f"{what} at {url} is not reachable ({error}). `make test` starts it; or set "
-                f"TEST_POSTGRES_URL / TEST_REDIS_URL to a running one.", pytrace=False)
+    pytest.fail(
+        f"{what} at {url} is not reachable ({error}). `make test` starts it; or set "
+        f"TEST_POSTGRES_URL / TEST_REDIS_URL to a running one.",
+        pytrace=False,
+    )
 
 
 def _migrate(config: dict) -> None:

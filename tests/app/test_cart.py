@@ -36,8 +36,14 @@ def test_add_items_prices_the_cart(client):
     assert response.status_code == 200
     body = response.json
     assert body["lines"][0] == {
-        "product_id": product.id, "name": product.name, "unit_price_cents": 1250, "quantity": 2,
-        "subtotal_cents": 2500, "discount_cents": 0, "total_cents": 2500, "discounts": [],
+        "product_id": product.id,
+        "name": product.name,
+        "unit_price_cents": 1250,
+        "quantity": 2,
+        "subtotal_cents": 2500,
+        "discount_cents": 0,
+        "total_cents": 2500,
+        "discounts": [],
     }
     assert body["subtotal_cents"] == 2500
     assert body["shipping_cents"] == 499
@@ -99,17 +105,21 @@ def test_more_than_in_stock_is_a_conflict(client):
 
 def test_promotion_and_coupon_are_explained(client):
     product = make_product(price_cents=2000, stock=10)
-    db.session.add_all([
-        Promotion(name="Buy 2 get 1", kind="buy_x_get_y", product_id=product.id, buy_quantity=2, free_quantity=1),
-        Coupon(code="FIVEOFF", kind="fixed", amount_cents=500),
-    ])
+    db.session.add_all(
+        [
+            Promotion(name="Buy 2 get 1", kind="buy_x_get_y", product_id=product.id, buy_quantity=2, free_quantity=1),
+            Coupon(code="FIVEOFF", kind="fixed", amount_cents=500),
+        ]
+    )
     db.session.commit()
     cart_id = new_cart(client)["id"]
     client.post(f"/api/v1/carts/{cart_id}/items", json={"product_id": product.id, "quantity": 3})
     body = client.put(f"/api/v1/carts/{cart_id}/coupon", json={"code": "fiveoff"}).json
     assert body["coupon"] == {"code": "FIVEOFF", "applied": True, "reason": None}
     assert [(d["source"], d["name"], d["amount_cents"]) for d in body["discounts"]] == [
-        ("promotion", "Buy 2 get 1", 2000), ("coupon", "FIVEOFF", 500), ("shipping", "coupon FIVEOFF", 499),
+        ("promotion", "Buy 2 get 1", 2000),
+        ("coupon", "FIVEOFF", 500),
+        ("shipping", "coupon FIVEOFF", 499),
     ][:2] + ([] if body["shipping_cents"] else [("shipping", "coupon FIVEOFF", 499)])
     assert body["discount_cents"] == 2500
     assert body["total_cents"] == 6000 - 2500 + body["shipping_cents"] + body["tax_cents"]
@@ -142,8 +152,9 @@ def test_stale_if_match_is_412_and_changes_nothing(client):
     cart = new_cart(client)
     stale = f'"{cart["version"]}"'
     client.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": product.id}, headers={"If-Match": stale})
-    response = client.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": product.id},
-                           headers={"If-Match": stale})
+    response = client.post(
+        f"/api/v1/carts/{cart['id']}/items", json={"product_id": product.id}, headers={"If-Match": stale}
+    )
     assert response.status_code == 412
     assert response.json["current_version"] == cart["version"] + 1
     assert client.get(f"/api/v1/carts/{cart['id']}").json["lines"][0]["quantity"] == 1
@@ -172,8 +183,9 @@ def test_guest_cart_merges_into_the_customer_cart_at_login(client, app):
     client.post(f"/api/v1/carts/{guest_id}/items", json={"product_id": other.id, "quantity": 2})
     from .factories import PASSWORD
 
-    login = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD},
-                        headers={"X-Cart-Id": guest_id})
+    login = client.post(
+        "/api/v1/auth/login", json={"email": user.email, "password": PASSWORD}, headers={"X-Cart-Id": guest_id}
+    )
     assert login.status_code == 200
     merged = client.get(f"/api/v1/carts/{own_id}", headers=auth_headers(user)).json
     assert {line["product_id"]: line["quantity"] for line in merged["lines"]} == {product.id: 1, other.id: 2}
@@ -186,8 +198,9 @@ def test_concurrent_adds_are_never_lost(live_server):
     cart_id = requests.post(f"{live_server}/api/v1/carts", timeout=10).json()["id"]
 
     def add(_):
-        return requests.post(f"{live_server}/api/v1/carts/{cart_id}/items",
-                             json={"product_id": product_id, "quantity": 1}, timeout=30).status_code
+        return requests.post(
+            f"{live_server}/api/v1/carts/{cart_id}/items", json={"product_id": product_id, "quantity": 1}, timeout=30
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(add, range(20)))
@@ -204,8 +217,12 @@ def test_concurrent_updates_with_the_same_if_match_one_wins(live_server):
     etag = f'"{cart["version"]}"'
 
     def add(product_id):
-        return requests.post(f"{live_server}/api/v1/carts/{cart['id']}/items", json={"product_id": product_id},
-                             headers={"If-Match": etag}, timeout=30).status_code
+        return requests.post(
+            f"{live_server}/api/v1/carts/{cart['id']}/items",
+            json={"product_id": product_id},
+            headers={"If-Match": etag},
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         statuses = sorted(pool.map(add, [first_id, second_id]))

@@ -1,0 +1,266 @@
+"""Storefront pages for the cart, accounts, checkout and orders. They call the same services
+as the API; a Problem becomes a flash message on the page the customer came from."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+
+from ..accounts import service as accounts
+from ..accounts.auth import current_user, log_in
+from ..cart import service as carts
+from ..cart.views import pricing_policy
+from ..errors import Problem
+from .forms import check_csrf, csrf_token, form_int
+
+bp = Blueprint("shop_pages", __name__)
+bp.before_request(check_csrf)
+
+
+@bp.app_context_processor
+def page_globals() -> dict:
+    return {"csrf_token": csrf_token, "current_user": current_user}
+
+
+def _session_cart():
+    cart_id = session.get("cart_id")
+    if not cart_id:
+        return None
+    try:
+        return carts.get_cart(cart_id, current_user())
+    except Problem:
+        session.pop("cart_id", None)
+        return None
+
+
+def _back(default: str = "shop_pages.cart"):
+    target = request.form.get("next") or ""
+    # Only paths on this site: never an open redirect.
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(default))
+
+
+@bp.get("/cart")
+def cart():
+    current = _session_cart()
+    quote = carts.quote(current, pricing_policy()) if current else None
+    return render_template("cart/cart.html", cart=current, quote=quote)
+
+
+@bp.post("/cart/items")
+def add_to_cart():
+    product_id = form_int("product_id", high=2**31 - 1)
+    quantity = form_int("quantity", default=1, high=current_app.config["MAX_LINE_QUANTITY"])
+    current = _session_cart() or carts.create_cart(current_user())
+    session["cart_id"] = current.id
+    try:
+        carts.add_item(current.id, current_user(), product_id, quantity, current_app.config["MAX_LINE_QUANTITY"])
+        flash("Added to your cart.", "success")
+    except Problem as problem:
+        flash(problem.detail, "error")
+    return _back()
+
+
+@bp.post("/cart/items/<int:product_id>")
+def change_line(product_id: int):
+    current = _session_cart()
+    if current is None:
+        return redirect(url_for("shop_pages.cart"))
+    try:
+        if request.form.get("action") == "remove":
+            carts.remove_item(current.id, current_user(), product_id)
+        else:
+            quantity = form_int("quantity", high=current_app.config["MAX_LINE_QUANTITY"])
+            carts.set_quantity(current.id, current_user(), product_id, quantity)
+    except Problem as problem:
+        flash(problem.detail, "error")
+    return redirect(url_for("shop_pages.cart"))
+
+
+@bp.post("/cart/coupon")
+def apply_coupon():
+    current = _session_cart()
+    if current is None:
+        return redirect(url_for("shop_pages.cart"))
+    code = request.form.get("code", "").strip().upper() or None
+    try:
+        carts.set_coupon(current.id, current_user(), code)
+    except Problem as problem:
+        flash(problem.detail, "error")
+    return redirect(url_for("shop_pages.cart"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        except Problem as problem:
+            flash(problem.detail, "error")
+            return render_template("account/login.html", email=request.form.get("email", "")), 401
+        guest_cart_id = session.get("cart_id")
+        log_in(user)
+        merged = carts.merge_guest_cart(user, guest_cart_id)
+        if merged is not None:
+            session["cart_id"] = merged.id
+        flash(f"Welcome back, {user.name}.", "success")
+        return _back("storefront.index")
+    return render_template("account/login.html", email="")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if request.method == "POST":
+        from pydantic import ValidationError
+
+        from ..accounts.schemas import Registration
+
+        try:
+            data = Registration.model_validate({key: request.form.get(key, "") for key in ("email", "password", "name")})
+            user = accounts.register(data.email, data.password, data.name)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+            return render_template("account/register.html", form=request.form), 422
+        except Problem as problem:
+            flash(problem.detail, "error")
+            return render_template("account/register.html", form=request.form), problem.status
+        guest_cart_id = session.get("cart_id")
+        log_in(user)
+        merged = carts.merge_guest_cart(user, guest_cart_id)
+        if merged is not None:
+            session["cart_id"] = merged.id
+        flash("Your account is ready.", "success")
+        return redirect(url_for("storefront.index"))
+    return render_template("account/register.html", form={})
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    flash("You are logged out.", "success")
+    return redirect(url_for("storefront.index"))
+
+
+def _login_first():
+    flash("Log in to check out; your cart comes with you.", "error")
+    return redirect(url_for("shop_pages.login", next=request.path))
+
+
+ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+
+
+def _card_from_form():
+    from ..orders.gateway import Card
+    from ..orders.schemas import CardPayment
+
+    raw = {key: request.form.get(key, "").replace(" ", "") for key in CARD_FIELDS}
+    for key in ("exp_month", "exp_year"):
+        raw[key] = int(raw[key]) if raw[key].isdigit() else raw[key]
+    data = CardPayment.model_validate(raw)
+    return Card(data.card_number, data.exp_month, data.exp_year, data.cvc)
+
+
+def _pay(order_id: int, user) -> None:
+    """Charge the card in the form; the outcome is a flash message on the order page."""
+    from pydantic import ValidationError
+
+    from ..orders import service as orders
+    from ..orders.gateway import REQUIRES_CONFIRMATION
+    from ..orders.views import payment_gateway
+
+    try:
+        _, status = orders.pay_order(order_id, user, _card_from_form(), payment_gateway())
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+        return
+    except Problem as problem:
+        flash(f"Payment failed: {problem.detail}", "error")
+        return
+    if status == REQUIRES_CONFIRMATION:
+        flash("Your bank is confirming the payment; this page updates when it does.", "success")
+    else:
+        flash("Thank you! Your order is paid.", "success")
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout():
+    from pydantic import ValidationError
+
+    from ..orders import service as orders
+    from ..orders.schemas import ShippingAddress
+
+    user = current_user()
+    if user is None:
+        return _login_first()
+    current = _session_cart()
+    if current is None or not current.lines:
+        flash("Your cart is empty.", "error")
+        return redirect(url_for("shop_pages.cart"))
+    quote = carts.quote(current, pricing_policy())
+    if request.method == "GET":
+        return render_template("orders/checkout.html", quote=quote, form={"name": user.name})
+    try:
+        address = ShippingAddress.model_validate({key: request.form.get(key, "") for key in ADDRESS_FIELDS})
+        _card_from_form()  # a typo in the card is caught before the order takes any stock
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+        return render_template("orders/checkout.html", quote=quote, form=request.form), 422
+    try:
+        order = orders.place_order(current.id, user, address.model_dump(), pricing_policy(),
+                                   current_app.config["ORDER_RESERVATION_SECONDS"])
+    except Problem as problem:
+        flash(problem.detail, "error")
+        return redirect(url_for("shop_pages.cart"))
+    session.pop("cart_id", None)
+    _pay(order["id"], user)
+    return redirect(url_for("shop_pages.order", order_id=order["id"]))
+
+
+@bp.get("/orders")
+def orders_page():
+    from ..orders import service as orders
+
+    user = current_user()
+    if user is None:
+        return _login_first()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    items, total = orders.list_orders(user, page, 20)
+    return render_template("orders/list.html", orders=items, total=total, page=page)
+
+
+@bp.get("/orders/<int:order_id>")
+def order(order_id: int):
+    from ..orders import service as orders
+
+    user = current_user()
+    if user is None:
+        return _login_first()
+    return render_template("orders/order.html", order=orders.get_order(order_id, user))
+
+
+@bp.post("/orders/<int:order_id>/pay")
+def pay(order_id: int):
+    user = current_user()
+    if user is None:
+        return _login_first()
+    _pay(order_id, user)
+    return redirect(url_for("shop_pages.order", order_id=order_id))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel(order_id: int):
+    from ..orders import service as orders
+    from ..orders.views import payment_gateway
+
+    user = current_user()
+    if user is None:
+        return _login_first()
+    try:
+        orders.cancel_order(order_id, user, payment_gateway())
+        flash("The order is cancelled.", "success")
+    except Problem as problem:
+        flash(problem.detail, "error")
+    return redirect(url_for("shop_pages.order", order_id=order_id))

@@ -1,0 +1,34 @@
+"""Storefront form plumbing: a per-session CSRF token and problem -> flash message."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import abort, request, session
+
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token() -> str:
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return session[CSRF_FIELD]
+
+
+def check_csrf() -> None:
+    """Refuse a storefront form post that does not carry this session's token."""
+    if request.method != "POST":
+        return
+    sent = request.form.get(CSRF_FIELD, "")
+    if not sent or not hmac.compare_digest(sent, session.get(CSRF_FIELD, "")):
+        abort(400, description="The form expired or came from another site; reload the page and try again.")
+
+
+def form_int(name: str, default: int | None = None, low: int = 1, high: int = 999) -> int:
+    raw = request.form.get(name, "")
+    if raw == "" and default is not None:
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        abort(400, description=f"{name} must be a whole number from {low} to {high}.")
+    return int(raw)
