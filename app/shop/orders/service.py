@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, column, func, select, update, values
+from sqlalchemy import Integer, bindparam, func, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -98,14 +98,21 @@ def _reserve_stock(wanted: list[tuple[int, int, int]]) -> set[int]:
     A product is taken only if enough is left and its price is still the one the order was
     priced at. Rows are named in id order so concurrent checkouts lock them in the same order.
     """
-    rows = values(column("id", Integer), column("quantity", Integer), column("price", Integer),
-                  name="wanted").data(sorted(wanted)).cte("wanted")
+    params: dict[str, int] = {}
+    for number, (product_id, quantity, price) in enumerate(sorted(wanted)):
+        params |= {f"id_{number}": product_id, f"quantity_{number}": quantity, f"price_{number}": price}
+    # Rows of bound parameters (not a VALUES list, whose literal rows SQLAlchemy cannot cache), so
+    # the statement is compiled once per number of lines and reused.
+    selects = [select(*[bindparam(f"{name}_{number}", type_=Integer).label(name)
+                        for name in ("id", "quantity", "price")]) for number in range(len(wanted))]
+    rows = (union_all(*selects) if len(selects) > 1 else selects[0]).cte("wanted")
     taken = db.session.execute(
         update(Product)
         .where(Product.id == rows.c.id, Product.stock >= rows.c.quantity, Product.price_cents == rows.c.price)
         .values(stock=Product.stock - rows.c.quantity)
         .returning(Product.id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        params,
     ).scalars()
     return set(taken)
 
