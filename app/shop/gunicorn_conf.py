@@ -8,8 +8,9 @@ import tempfile
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Processes answering requests: one per core plus one, unless the deploy says otherwise.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-# Threads per process, for requests that wait on the database.
-threads = int(os.environ.get("WEB_THREADS", "1"))
+# Threads per process (gthread): requests waiting on the database or Redis do not hold a
+# process, and keep-alive connections are served.
+threads = int(os.environ.get("WEB_THREADS", "4"))
 # A request taking longer than this is killed and its worker replaced.
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 # Seconds a worker gets to finish its requests on a graceful stop (rolling deploys).

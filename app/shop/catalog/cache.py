@@ -5,7 +5,8 @@ A product page is kept under its product id and dropped when that product change
 the catalog *generation*: a random token replaced on every change, which orphans all older
 listing keys at once (they expire on their own). Losing the token (eviction, restart) only makes a
 new one, so a lost token can never serve a stale listing. Only data that is the same for every
-visitor is cached here.
+visitor is cached here. Entries are kept as JSON text, so a hit is answered without decoding
+and re-encoding the document.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from ..extensions import cache
 
 GENERATION_KEY = "catalog:generation"
-
-T = TypeVar("T")
-
 
 def _product_key(product_id: int) -> str:
     return f"catalog:product:{product_id}"
@@ -36,21 +34,21 @@ def generation() -> str:
     return token
 
 
-def _remember(key: str, load: Callable[[], T]) -> T:
-    value = cache.get(key)
-    if value is None:
-        value = load()
-        cache.set(key, value)
-    return value
+def _remember(key: str, load: Callable[[], Any]) -> str:
+    text = cache.get(key)
+    if text is None:
+        text = json.dumps(load(), separators=(",", ":"))
+        cache.set(key, text)
+    return text
 
 
-def product_page(product_id: int, load: Callable[[], T]) -> T:
-    """The cached page of one product, loaded (and kept) on a miss."""
+def product_page(product_id: int, load: Callable[[], Any]) -> str:
+    """The cached page of one product as JSON text, loaded (and kept) on a miss."""
     return _remember(_product_key(product_id), load)
 
 
-def listing(kind: str, params: dict[str, Any], load: Callable[[], T]) -> T:
-    """A cached listing of `kind` for these parameters in the current catalog generation.
+def listing(kind: str, params: dict[str, Any], load: Callable[[], Any]) -> str:
+    """A cached listing (JSON text) of `kind` for these parameters in the current catalog generation.
 
     The generation is read before loading, so a listing loaded during a change is filed under
     the generation it may predate and is never served after the change.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+import json
+
+from flask import Blueprint, Response, current_app
 
 from ..accounts.auth import require_staff
 from ..api import PageQuery, operation, page_of
@@ -29,20 +31,29 @@ from .schemas import (
 bp = Blueprint("catalog", __name__, url_prefix="/api/v1")
 
 
-# The cached reads below answer the API and feed the storefront's pages alike.
+# The cached reads below answer the API (as the cached JSON text itself) and feed the
+# storefront's pages alike.
 
-def product_page(product_id: int) -> dict:
+def json_text(text: str) -> Response:
+    return Response(text, mimetype="application/json")
+
+
+def product_page_json(product_id: int) -> str:
     return cache.product_page(product_id, lambda: product_out(service.get_product(product_id)))
 
 
+def product_page(product_id: int) -> dict:
+    return json.loads(product_page_json(product_id))
+
+
 def category_listing() -> list[dict]:
-    return cache.listing("categories", {}, lambda: [
+    return json.loads(cache.listing("categories", {}, lambda: [
         {"id": category.id, "slug": category.slug, "name": category.name}
         for category in service.list_categories()
-    ])
+    ]))
 
 
-def product_listing(query: ProductQuery) -> dict:
+def product_listing_json(query: ProductQuery) -> str:
     def load() -> dict:
         products, total = service.list_products(service.ProductFilter(**query.model_dump()))
         return page_of([product_out(product) for product in products], total, query)
@@ -50,7 +61,11 @@ def product_listing(query: ProductQuery) -> dict:
     return cache.listing("products", query.model_dump(), load)
 
 
-def recommendations_for(product_id: int, limit: int) -> dict:
+def product_listing(query: ProductQuery) -> dict:
+    return json.loads(product_listing_json(query))
+
+
+def recommendations_json(product_id: int, limit: int) -> str:
     def load() -> dict:
         baskets, items = recommend(service.get_product(product_id), limit)
         return {"product_id": product_id, "orders_with_product": baskets, "items": [
@@ -59,6 +74,10 @@ def recommendations_for(product_id: int, limit: int) -> dict:
             for item in items]}
 
     return cache.listing("recommendations", {"product_id": product_id, "limit": limit}, load)
+
+
+def recommendations_for(product_id: int, limit: int) -> dict:
+    return json.loads(recommendations_json(product_id, limit))
 
 
 @bp.get("/categories")
@@ -73,13 +92,13 @@ def list_categories(query: PageQuery):
 @operation("Products: search (q, ranked by relevance), filter by category and price, sort, page",
            tags=["catalog"], query=ProductQuery, response=ProductList)
 def list_products(query: ProductQuery):
-    return product_listing(query)
+    return json_text(product_listing_json(query))
 
 
 @bp.get("/products/<int:product_id>")
 @operation("One product", tags=["catalog"], response=ProductOut)
 def show_product(product_id: int):
-    return product_page(product_id)
+    return json_text(product_page_json(product_id))
 
 
 @bp.post("/products")
@@ -119,7 +138,7 @@ def adjust_stock(product_id: int, body: StockAdjustment):
 @operation("Products bought together with this one, else similar ones; each says its source",
            tags=["catalog"], query=RecommendationQuery, response=RecommendationList)
 def recommendations(product_id: int, query: RecommendationQuery):
-    return recommendations_for(product_id, query.limit)
+    return json_text(recommendations_json(product_id, query.limit))
 
 
 @bp.get("/products/<int:product_id>/forecast")
