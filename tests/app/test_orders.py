@@ -18,8 +18,11 @@ from .factories import ADDRESS, auth_headers, make_cart, make_product, make_user
 
 
 def checkout(client, customer, cart, address=None, headers=None):
-    return client.post("/api/v1/orders", json={"cart_id": cart.id, "shipping_address": address or ADDRESS},
-                       headers={**auth_headers(customer), **(headers or {})})
+    return client.post(
+        "/api/v1/orders",
+        json={"cart_id": cart.id, "shipping_address": address or ADDRESS},
+        headers={**auth_headers(customer), **(headers or {})},
+    )
 
 
 def stock_of(product_id: int) -> int:
@@ -40,15 +43,18 @@ def test_checkout_makes_an_order_and_reserves_stock(app, client):
     assert order["status"] == "pending_payment"
     assert order["currency"] == "EUR"
     assert [(line["product_id"], line["quantity"], line["unit_price_cents"]) for line in order["lines"]] == [
-        (boots.id, 2, 5000), (socks.id, 3, 500)]
+        (boots.id, 2, 5000),
+        (socks.id, 3, 500),
+    ]
     assert order["subtotal_cents"] == 11500
     assert order["total_cents"] == 11500 + 499 + 2400
     assert order["pricing"]["total_cents"] == order["total_cents"]
     assert order["pricing"]["lines"][0]["name"] == boots.name
     assert order["shipping_address"] == ADDRESS
     assert order["reserved_until"] > order["created_at"]
-    assert order["transitions"] == [{"from_status": None, "to_status": "pending_payment", "cause": "checkout",
-                                     "at": order["created_at"]}]
+    assert order["transitions"] == [
+        {"from_status": None, "to_status": "pending_payment", "cause": "checkout", "at": order["created_at"]}
+    ]
     assert order["payments"] == []
     assert (stock_of(boots.id), stock_of(socks.id)) == (3, 47)
     assert db.session.get(Cart, cart.id).status == "checked_out"
@@ -82,8 +88,11 @@ def test_a_used_up_coupon_is_not_applied(client):
     response = checkout(client, customer, make_cart(customer, (make_product(stock=5), 1), coupon_code="ONCE"))
     assert response.status_code == 201
     assert response.json["coupon_code"] is None
-    assert response.json["pricing"]["coupon"] == {"code": "ONCE", "applied": False,
-                                                  "reason": "coupon ONCE has been used up"}
+    assert response.json["pricing"]["coupon"] == {
+        "code": "ONCE",
+        "applied": False,
+        "reason": "coupon ONCE has been used up",
+    }
 
 
 def test_the_order_takes_the_current_price(client):
@@ -161,8 +170,11 @@ def test_checkout_needs_a_login(client):
 def test_bad_checkout_input_is_a_clear_4xx(client, change, field):
     customer = make_user()
     cart = make_cart(customer, (make_product(), 1))
-    response = client.post("/api/v1/orders", json={"cart_id": cart.id, "shipping_address": ADDRESS, **change},
-                           headers=auth_headers(customer))
+    response = client.post(
+        "/api/v1/orders",
+        json={"cart_id": cart.id, "shipping_address": ADDRESS, **change},
+        headers=auth_headers(customer),
+    )
     assert response.mimetype == "application/problem+json"
     if field is None:
         assert response.status_code == 404
@@ -179,8 +191,12 @@ def test_concurrent_checkouts_never_oversell(live_server, app):
 
     def attempt(args):
         headers, cart_id = args
-        return requests.post(f"{live_server}/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
-                             headers=headers, timeout=30)
+        return requests.post(
+            f"{live_server}/api/v1/orders",
+            json={"cart_id": cart_id, "shipping_address": ADDRESS},
+            headers=headers,
+            timeout=30,
+        )
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         responses = list(pool.map(attempt, requests_to_send))
@@ -200,8 +216,12 @@ def test_concurrent_checkouts_of_one_cart_make_one_order(live_server, app):
     headers = auth_headers(customer)
 
     def attempt(_):
-        return requests.post(f"{live_server}/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
-                             headers=headers, timeout=30).status_code
+        return requests.post(
+            f"{live_server}/api/v1/orders",
+            json={"cart_id": cart_id, "shipping_address": ADDRESS},
+            headers=headers,
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(attempt, range(10)))
@@ -225,8 +245,9 @@ def test_checkout_runs_the_same_few_queries_for_1_or_20_lines(app, client):
 
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            response = client.post("/api/v1/orders", json={"cart_id": cart.id, "shipping_address": ADDRESS},
-                                   headers=headers)
+            response = client.post(
+                "/api/v1/orders", json={"cart_id": cart.id, "shipping_address": ADDRESS}, headers=headers
+            )
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
         assert response.status_code == 201
@@ -236,3 +257,35 @@ def test_checkout_runs_the_same_few_queries_for_1_or_20_lines(app, client):
     one, twenty = statements_for(1), statements_for(20)
     # user, cart, lines, promotions, coupon; claim cart, order, lines, transition, outbox, stock, coupon use
     assert len(one) == len(twenty) <= 12, "\n".join(twenty)
+
+
+def test_a_price_change_during_checkout_takes_nothing(app):
+    from shop.orders.service import _reserve_stock, _shortfall
+
+    product = make_product(name="Moving Target", price_cents=1000, stock=5)
+    assert _reserve_stock([(product.id, 1, 900)]) == set()
+    db.session.rollback()
+    refusal = _shortfall([(product.id, 1, 900)])
+    assert refusal.status == 409
+    assert refusal.extra["price_cents"] == 1000
+    assert stock_of(product.id) == 5
+
+
+def test_a_coupon_limit_holds_under_concurrent_checkouts(live_server, app):
+    db.session.add(Coupon(code="FIRSTONLY", kind="fixed", amount_cents=100, usage_limit=1))
+    db.session.commit()
+    product = make_product(stock=100)
+    customers = [make_user() for _ in range(20)]
+    attempts = [(auth_headers(c), make_cart(c, (product, 1), coupon_code="FIRSTONLY").id) for c in customers]
+
+    def attempt(args):
+        headers, cart_id = args
+        return requests.post(f"{live_server}/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
+                             headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(attempt, attempts))
+    assert set(statuses) <= {201, 409}
+    db.session.expire_all()
+    assert db.session.scalar(select(Coupon.times_used).where(Coupon.code == "FIRSTONLY")) == 1
+    assert len(db.session.scalars(select(Order.id).where(Order.coupon_code == "FIRSTONLY")).all()) == 1
