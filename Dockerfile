@@ -20,10 +20,14 @@ RUN /opt/uv/bin/uv export --frozen --no-default-groups --no-emit-project -o requ
  && /opt/uv/bin/uv pip install --python /opt/shop/bin/python --require-hashes --no-deps \
       -r requirements.txt
 COPY app/ app/
-RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps .
+RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps . \
+ && cp app/shop/migrations/alembic.ini app/shop/migrations/script.py.mako \
+      /opt/shop/lib/python3.11/site-packages/shop/migrations/
+# (The cp above: the wheel's package-data does not list the migrations' alembic.ini and
+# script.py.mako yet, and `flask db upgrade` needs them.)
 
 FROM ${BASE_IMAGE}
-RUN useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin shop
+RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin shop
 COPY --from=build /opt/shop /opt/shop
 ARG SHOP_RELEASE=dev
 ENV PATH=/opt/shop/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -33,7 +37,8 @@ ENV PATH=/opt/shop/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     SHOP_RELEASE=${SHOP_RELEASE}
 LABEL org.opencontainers.image.title="shop" \
       org.opencontainers.image.revision="${SHOP_RELEASE}"
-USER shop
+# Numeric, so a runtime can tell it is not root without reading /etc/passwd.
+USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
 CMD ["gunicorn", "--config", "python:shop.gunicorn_conf", "shop:create_app()"]

@@ -38,7 +38,15 @@ test-infra: install ## The Pulumi program, its policy pack and the stack snapsho
 
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys
-	@echo "test-hosts: not built yet"
+	$(UV) run --no-sync python -m lab prove
+
+.PHONY: lab-up
+lab-up: install ## Bring up the lab of EC2-like hosts (idempotent) and print how to reach them
+	$(UV) run --no-sync python -m lab up
+
+.PHONY: lab-down
+lab-down: install ## Remove everything lab-up created (cached images and packages stay)
+	$(UV) run --no-sync python -m lab down
 
 .PHONY: lint
 lint: install ## Static checks

@@ -75,11 +75,18 @@ def main() -> None:
     remove.add_argument("--purge", action="store_true",
                         help="also remove the cached images and downloaded packages")
     commands.add_parser("status", help="print the hosts, URLs and how to reach them")
+    proof = commands.add_parser("prove", help="up, converge, idempotence, lint, testinfra, "
+                                "rolling deploys, down (make test-hosts)")
+    proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     args = parser.parse_args()
     if args.command == "up":
         up()
     elif args.command == "down":
         down(args.purge)
+    elif args.command == "prove":
+        from lab.proof import prove
+
+        prove(args.keep)
     else:
         describe()
     if timings:

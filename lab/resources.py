@@ -99,7 +99,8 @@ def host(engine: docker.DockerClient, image: str, lab_host: topo.LabHost) -> boo
     if _running(engine, lab_host.container):
         return False
     apt_cache = topo.APT_CACHE / lab_host.name
-    apt_cache.mkdir(parents=True, exist_ok=True)
+    for cache in ("archives", "lists"):
+        (apt_cache / cache).mkdir(parents=True, exist_ok=True)
     container_id = _create(
         engine, lab_host.container, image, lab_host.ip,
         hostname=lab_host.name,
@@ -112,7 +113,8 @@ def host(engine: docker.DockerClient, image: str, lab_host: topo.LabHost) -> boo
         tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
         binds={
             "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
-            str(apt_cache): {"bind": "/var/cache/apt/archives", "mode": "rw"},
+            str(apt_cache / "archives"): {"bind": "/var/cache/apt/archives", "mode": "rw"},
+            str(apt_cache / "lists"): {"bind": "/var/lib/apt/lists", "mode": "rw"},
         },
         # Not on the container's overlay, so the nested engine can use overlay2 rather than vfs.
         volumes=["/var/lib/docker"],

@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "lab" / ".state"
 INVENTORY = ROOT / "playbooks" / "inventories" / "lab"
-# Downloaded .deb files survive `lab down`, so a second bring-up installs without downloading.
+# Downloaded .deb files and package lists survive `lab down`, so the next bring-up installs
+# without downloading them again.
 APT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shopstack-lab" / "apt"
 
 PREFIX = "shopstack-lab"
