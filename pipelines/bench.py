@@ -99,9 +99,8 @@ def _milliseconds(value: str) -> float:
 def wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict:
     command = ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{duration}s", url]
     if script:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        handle.write(script)
-        handle.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+            handle.write(script)
         command[1:1] = ["-s", handle.name]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
@@ -155,6 +154,14 @@ request = function()
   return wrk.format("POST", row[1], headers, row[2])
 end
 """
+
+
+def in_stock_products() -> list[int]:
+    engine = sa.create_engine(database_url())
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM products WHERE stock >= 200 ORDER BY id")).scalars().all()
+    engine.dispose()
+    return list(ids)
 
 
 def search_paths(rng: random.Random, count: int = 400) -> list[str]:
@@ -269,7 +276,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--large-catalog", type=int, default=100_000, help="products for the second search run (0 skips)")
+    parser.add_argument("--large-catalog", type=int, default=100_000,
+                        help="products for the second search run (0 skips)")
     options = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -297,7 +305,8 @@ def main() -> None:
         results.append(("search, 540 products", wrk(shop_url + "/", d, c, lua_rotating_get(search_paths(rng)))))
         say("add to cart")
         carts = [json.loads(urlopen(shop_url + "/api/v1/carts", data=b"").read())["id"] for _ in range(200)]
-        adds = [(f"/api/v1/carts/{cart}/items", {"product_id": rng.randint(1, 500), "quantity": 1}, "")
+        in_stock = in_stock_products()
+        adds = [(f"/api/v1/carts/{cart}/items", {"product_id": rng.choice(in_stock), "quantity": 1}, "")
                 for cart in carts]
         results.append(("add to cart", wrk(shop_url + "/", d, c, lua_post_each(adds))))
         say("checkout (preparing carts)")

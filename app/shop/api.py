@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from werkzeug.routing import IntegerConverter
 
 from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
 
@@ -115,6 +116,10 @@ def _openapi_path(rule: str) -> str:
     return "/".join(parts)
 
 
+def _path_type(rule, argument: str) -> str:
+    return "integer" if isinstance(rule._converters[argument], IntegerConverter) else "string"
+
+
 def build_openapi(app: Flask) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
 
@@ -137,8 +142,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "summary": spec.summary,
                 "tags": spec.tags,
                 "parameters": [
-                    {"name": arg, "in": "path", "required": True,
-                     "schema": {"type": "integer" if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "string"}}  # noqa: SLF001
+                    {"name": arg, "in": "path", "required": True, "schema": {"type": _path_type(rule, arg)}}
                     for arg in sorted(rule.arguments)
                 ],
                 "responses": {

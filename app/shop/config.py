@@ -42,6 +42,9 @@ class Config:
     API_TOKEN_MAX_AGE_SECONDS = _env_int("API_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
     # Seconds a cached product page or listing may live (changes invalidate it sooner).
     CACHE_TIMEOUT_SECONDS = _env_int("CACHE_TIMEOUT_SECONDS", 300)
+    # Seconds a process keeps hot catalog documents in its own memory in front of Redis (0: off).
+    # Changes reach every process at once over Redis pub/sub; this only bounds a stalled listener.
+    CATALOG_NEAR_CACHE_SECONDS = float(os.environ.get("CATALOG_NEAR_CACHE_SECONDS", "5"))
     # The shop's currency; all money is integer minor units of it.
     SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
     # Sales tax in basis points (2000 = 20 %), applied after discounts.
@@ -69,3 +72,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = ""
     BROKER_URL = ""
+    CATALOG_NEAR_CACHE_SECONDS = 0.0

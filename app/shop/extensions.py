@@ -36,6 +36,10 @@ def init_cache(app: Flask) -> None:
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000}
     settings |= {"CACHE_KEY_PREFIX": "shop:", "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT_SECONDS"]}
     cache.init_app(app, config=settings)
+    if app.config["REDIS_URL"] and app.config["CATALOG_NEAR_CACHE_SECONDS"] > 0:
+        from .catalog.near_cache import NearCache
+
+        app.extensions["near_cache"] = NearCache(app.config["REDIS_URL"], app.config["CATALOG_NEAR_CACHE_SECONDS"])
 
 
 def init_celery(app: Flask) -> Celery:

@@ -6,8 +6,11 @@ import tempfile
 
 # Where to listen; the lab and AWS put nginx in front on port 80.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# Processes answering requests: one per core plus one, unless the deploy says otherwise.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+# Processes answering requests: one per core plus one, unless the deploy says otherwise. On the
+# embedded default (no DATABASE_URL) one process: its in-process cache is then the only one, so
+# a change is seen at once, and SQLite takes one writer at a time anyway.
+default_workers = multiprocessing.cpu_count() + 1 if os.environ.get("DATABASE_URL") else 1
+workers = int(os.environ.get("WEB_CONCURRENCY", default_workers))
 # Threads per process (gthread): requests waiting on the database or Redis do not hold a
 # process, and keep-alive connections are served.
 threads = int(os.environ.get("WEB_THREADS", "4"))

@@ -23,7 +23,8 @@ DEMO_CUSTOMER = ("customer@shopstack.dev", "customer-demo-password")
 CATEGORIES = {
     "Kitchen": (["Chef Knife", "Frying Pan", "Cutting Board", "Coffee Grinder", "Teapot", "Mixing Bowl"], (900, 12900)),
     "Garden": (["Watering Can", "Pruning Shears", "Planter", "Garden Hose", "Trowel", "Seed Tray"], (500, 8900)),
-    "Outdoor": (["Tent", "Sleeping Bag", "Hiking Backpack", "Camping Stove", "Headlamp", "Water Bottle"], (1200, 34900)),
+    "Outdoor": (["Tent", "Sleeping Bag", "Hiking Backpack", "Camping Stove", "Headlamp", "Water Bottle"],
+                (1200, 34900)),
     "Books": (["Cookbook", "Travel Guide", "Novel", "Field Guide", "Sketchbook", "Atlas"], (700, 4900)),
     "Electronics": (["Headphones", "Bluetooth Speaker", "Charger", "Keyboard", "Webcam", "Power Bank"], (1500, 29900)),
     "Toys": (["Puzzle", "Building Blocks", "Kite", "Board Game", "Yo-yo", "Plush Bear"], (600, 6900)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from shop.columns import utcnow
 from shop.extensions import db
 
@@ -36,9 +37,13 @@ def test_categories_are_listed_by_name(client, shelf):
     response = client.get("/api/v1/categories")
     assert response.status_code == 200
     assert response.json == {
-        "items": [{"id": shelf["garden"].id, "slug": "garden", "name": "Garden"},
-                  {"id": shelf["kitchen"].id, "slug": "kitchen", "name": "Kitchen"}],
-        "total": 2, "page": 1, "per_page": 20,
+        "items": [
+            {"id": shelf["garden"].id, "slug": "garden", "name": "Garden"},
+            {"id": shelf["kitchen"].id, "slug": "kitchen", "name": "Kitchen"},
+        ],
+        "total": 2,
+        "page": 1,
+        "per_page": 20,
     }
 
 
@@ -49,7 +54,13 @@ def test_a_product_carries_its_category_price_and_stock(client, shelf):
     body = response.json
     assert body["category"] == {"id": shelf["kitchen"].id, "slug": "kitchen", "name": "Kitchen"}
     assert (body["id"], body["name"], body["sku"], body["price_cents"], body["currency"], body["stock"]) == (
-        pan.id, "Copper Frying Pan", pan.sku, 4500, "EUR", 100)
+        pan.id,
+        "Copper Frying Pan",
+        pan.sku,
+        4500,
+        "EUR",
+        100,
+    )
     assert body["description"] == "A fine product."
     assert body["in_stock"] is True
 
@@ -87,8 +98,7 @@ def test_listing_sorts(client, shelf, sort, expected):
 
 def test_listing_filters_by_category_slug_or_id_and_price(client, shelf):
     by_slug = client.get("/api/v1/products?category=garden")
-    by_id = client.get(f"/api/v1/products?category={shelf['kitchen'].id}&min_price_cents=2000"
-                       "&max_price_cents=4500")
+    by_id = client.get(f"/api/v1/products?category={shelf['kitchen'].id}&min_price_cents=2000&max_price_cents=4500")
     assert names(by_slug) == ["Steel Trowel", "Watering Can"]
     assert names(by_id) == ["Chef Knife", "Copper Frying Pan"]
     assert by_id.json["total"] == 2

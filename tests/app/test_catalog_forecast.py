@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+
 from shop.columns import utcnow
 
 from .factories import auth_headers, make_past_order, make_product, make_user
@@ -32,9 +33,11 @@ def test_a_rising_trend_is_forecast_exactly(client, staff):
     product = make_product(stock=50)
     sell(product, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18])  # 2 more each day; day 0 has no sales at all
     sell(product, [0, 0, 0, 0, 0, 9, 0, 0, 0, 0], status="cancelled")
-    response = client.get(f"/api/v1/products/{product.id}/forecast",
-                          query_string={"window_days": 10, "horizon_days": 3, "lead_time_days": 3},
-                          headers=staff)
+    response = client.get(
+        f"/api/v1/products/{product.id}/forecast",
+        query_string={"window_days": 10, "horizon_days": 3, "lead_time_days": 3},
+        headers=staff,
+    )
     assert response.status_code == 200, response.json
     body = response.json
     assert body["daily_units"] == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
@@ -50,9 +53,11 @@ def test_a_rising_trend_is_forecast_exactly(client, staff):
 def test_scatter_adds_safety_stock(client, staff):
     product = make_product(stock=0)
     sell(product, [0, 0, 0, 4, 0, 4, 0])
-    body = client.get(f"/api/v1/products/{product.id}/forecast",
-                      query_string={"window_days": 7, "horizon_days": 2, "lead_time_days": 4},
-                      headers=staff).json
+    body = client.get(
+        f"/api/v1/products/{product.id}/forecast",
+        query_string={"window_days": 7, "horizon_days": 2, "lead_time_days": 4},
+        headers=staff,
+    ).json
     assert body["daily_units"] == [0, 0, 0, 4, 0, 4, 0]
     # Over x = 0..6 (mean 3, y mean 8/7): slope = 8 / 28 = 2/7, intercept = 8/7 - 3 x 2/7 = 2/7.
     assert (round(body["slope"], 4), round(body["intercept"], 4)) == (0.2857, 0.2857)
@@ -67,8 +72,9 @@ def test_scatter_adds_safety_stock(client, staff):
 def test_a_falling_trend_never_forecasts_negative_demand(client, staff):
     product = make_product(stock=5)
     sell(product, [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
-    body = client.get(f"/api/v1/products/{product.id}/forecast",
-                      query_string={"window_days": 10, "horizon_days": 5}, headers=staff).json
+    body = client.get(
+        f"/api/v1/products/{product.id}/forecast", query_string={"window_days": 10, "horizon_days": 5}, headers=staff
+    ).json
     assert body["slope"] == -1.0
     assert body["daily_forecast"] == [0.0] * 5
     assert (body["forecast_units"], body["lead_time_demand"], body["restock_units"]) == (0, 0, 0)

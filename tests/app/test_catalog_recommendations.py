@@ -21,8 +21,13 @@ def history(app):
     }
     customer = make_user()
     p = shop
-    for lines in ([p["pan"], p["spatula"], p["oil"], p["lid"]], [p["pan"], p["spatula"], p["oil"], p["lid"]],
-                  [p["pan"], p["spatula"], p["hose"], p["lid"]], [p["pan"], p["apron"]], [p["pan"]]):
+    for lines in (
+        [p["pan"], p["spatula"], p["oil"], p["lid"]],
+        [p["pan"], p["spatula"], p["oil"], p["lid"]],
+        [p["pan"], p["spatula"], p["hose"], p["lid"]],
+        [p["pan"], p["apron"]],
+        [p["pan"]],
+    ):
         make_past_order(customer, [(product, 1) for product in lines])
     # Cancelled orders sold nothing: they must not make the hose and pan look like a pair.
     for _ in range(3):
@@ -40,8 +45,7 @@ def test_bought_together_is_scored_by_conditional_probability(client, history):
     body = recommendations(client, history["pan"], limit=2)
     assert body["product_id"] == history["pan"].id
     assert body["orders_with_product"] == 5
-    assert [(item["product"]["name"], item["source"], item["score"], item["support"])
-            for item in body["items"]] == [
+    assert [(item["product"]["name"], item["source"], item["score"], item["support"]) for item in body["items"]] == [
         ("Wooden Spatula", "bought_together", 0.6, 3),
         ("Olive Oil Sprayer", "bought_together", 0.4, 2),
     ]

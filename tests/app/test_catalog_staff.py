@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 from shop.catalog import service
 from shop.catalog.cache import invalidate_products
 from shop.catalog.models import Product
@@ -23,8 +24,15 @@ def product(app):
 
 
 def new_product(**changes) -> dict:
-    return {"sku": "PAN-001", "name": "Steel Wok", "description": "Round.", "category": "kitchen",
-            "price_cents": 3900, "stock": 5, **changes}
+    return {
+        "sku": "PAN-001",
+        "name": "Steel Wok",
+        "description": "Round.",
+        "category": "kitchen",
+        "price_cents": 3900,
+        "stock": 5,
+        **changes,
+    }
 
 
 STAFF_CALLS = [
@@ -54,7 +62,12 @@ def test_staff_create_a_product(client, product, staff):
     body = response.json
     assert response.headers["Location"] == f"/api/v1/products/{body['id']}"
     assert (body["sku"], body["name"], body["price_cents"], body["currency"], body["stock"]) == (
-        "PAN-001", "Steel Wok", 3900, "EUR", 5)
+        "PAN-001",
+        "Steel Wok",
+        3900,
+        "EUR",
+        5,
+    )
     assert body["category"]["slug"] == "kitchen"
     assert client.get(f"/api/v1/products/{body['id']}").json == body
 
@@ -102,15 +115,17 @@ def test_a_taken_sku_is_a_conflict(client, product, staff):
 
 def test_staff_change_only_the_fields_sent(client, product, staff):
     garden = make_category("Garden")
-    response = client.patch(f"/api/v1/products/{product.id}",
-                            json={"name": "Copper Sauté Pan", "category": "garden"}, headers=staff)
+    response = client.patch(
+        f"/api/v1/products/{product.id}", json={"name": "Copper Sauté Pan", "category": "garden"}, headers=staff
+    )
     assert response.status_code == 200
     assert (response.json["name"], response.json["category"]["id"]) == ("Copper Sauté Pan", garden.id)
     assert (response.json["price_cents"], response.json["sku"]) == (4500, product.sku)
 
 
-@pytest.mark.parametrize(("body", "field"), [({"name": None}, "name"), ({"price_cents": -5}, "price_cents"),
-                                              ({"stock": 3}, "stock")])
+@pytest.mark.parametrize(
+    ("body", "field"), [({"name": None}, "name"), ({"price_cents": -5}, "price_cents"), ({"stock": 3}, "stock")]
+)
 def test_bad_changes_are_refused(client, product, staff, body, field):
     response = client.patch(f"/api/v1/products/{product.id}", json=body, headers=staff)
     assert (response.status_code, response.json["field"]) == (422, field)

@@ -83,8 +83,9 @@ def test_bad_registration_is_a_clear_4xx(client, body, status, field):
 
 
 def test_register_then_login_gives_a_working_token(client):
-    registered = client.post("/api/v1/auth/register",
-                             json={"email": "Ada@Example.com", "password": "a-long-password", "name": "Ada"})
+    registered = client.post(
+        "/api/v1/auth/register", json={"email": "Ada@Example.com", "password": "a-long-password", "name": "Ada"}
+    )
     assert registered.status_code == 201
     assert registered.json["user"]["email"] == "ada@example.com"
     login = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": "a-long-password"})
@@ -96,8 +97,9 @@ def test_register_then_login_gives_a_working_token(client):
 
 def test_registering_an_existing_email_is_a_conflict(client):
     make_user(email="taken@example.com")
-    response = client.post("/api/v1/auth/register",
-                           json={"email": "TAKEN@example.com", "password": "a-long-password", "name": "B"})
+    response = client.post(
+        "/api/v1/auth/register", json={"email": "TAKEN@example.com", "password": "a-long-password", "name": "B"}
+    )
     assert response.status_code == 409
     assert response.json["field"] == "email"
 

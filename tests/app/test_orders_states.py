@@ -16,10 +16,15 @@ from shop.outbox import OutboxEvent
 from .factories import auth_headers, make_order, make_product, make_user
 
 ALLOWED_MOVES = {
-    ("pending_payment", "paid"), ("pending_payment", "cancelled"),
-    ("paid", "shipped"), ("paid", "cancelled"), ("paid", "refunded"),
-    ("shipped", "delivered"), ("shipped", "refunded"),
-    ("delivered", "completed"), ("delivered", "refunded"),
+    ("pending_payment", "paid"),
+    ("pending_payment", "cancelled"),
+    ("paid", "shipped"),
+    ("paid", "cancelled"),
+    ("paid", "refunded"),
+    ("shipped", "delivered"),
+    ("shipped", "refunded"),
+    ("delivered", "completed"),
+    ("delivered", "refunded"),
 }
 
 
@@ -28,18 +33,26 @@ def test_the_transition_table(from_status, to_status):
     assert states.can_move(from_status, to_status) == ((from_status, to_status) in ALLOWED_MOVES)
 
 
-@pytest.mark.parametrize(("from_status", "to_status"),
-                         [(f, t) for f, t in itertools.product(states.STATES, states.STAFF_TARGETS)])
+@pytest.mark.parametrize(
+    ("from_status", "to_status"), [(f, t) for f, t in itertools.product(states.STATES, states.STAFF_TARGETS)]
+)
 def test_staff_moves_follow_the_table(client, from_status, to_status):
     staff, customer = make_user(role="staff"), make_user()
     order = make_order(customer, status=from_status)
-    response = client.post(f"/api/v1/orders/{order['id']}/transitions",
-                           json={"status": to_status, "cause": "warehouse scan"}, headers=auth_headers(staff))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"status": to_status, "cause": "warehouse scan"},
+        headers=auth_headers(staff),
+    )
     if (from_status, to_status) in ALLOWED_MOVES:
         assert response.status_code == 200, response.json
         assert response.json["status"] == to_status
         assert response.json["transitions"][-1] | {"at": None} == {
-            "from_status": from_status, "to_status": to_status, "cause": "warehouse scan", "at": None}
+            "from_status": from_status,
+            "to_status": to_status,
+            "cause": "warehouse scan",
+            "at": None,
+        }
     else:
         assert response.status_code == 409
         assert response.json["current_status"] == from_status
@@ -55,13 +68,21 @@ def test_the_whole_happy_path_is_recorded(client):
     staff, customer = make_user(role="staff"), make_user()
     order = make_order(customer, status="paid")
     for status in ("shipped", "delivered", "completed"):
-        response = client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": status, "cause": "ok"},
-                               headers=auth_headers(staff))
+        response = client.post(
+            f"/api/v1/orders/{order['id']}/transitions",
+            json={"status": status, "cause": "ok"},
+            headers=auth_headers(staff),
+        )
         assert response.status_code == 200
-    steps = db.session.scalars(select(OrderTransition).where(OrderTransition.order_id == order["id"])
-                               .order_by(OrderTransition.id)).all()
+    steps = db.session.scalars(
+        select(OrderTransition).where(OrderTransition.order_id == order["id"]).order_by(OrderTransition.id)
+    ).all()
     assert [(s.from_status, s.to_status) for s in steps] == [
-        (None, "pending_payment"), ("paid", "shipped"), ("shipped", "delivered"), ("delivered", "completed")]
+        (None, "pending_payment"),
+        ("paid", "shipped"),
+        ("shipped", "delivered"),
+        ("delivered", "completed"),
+    ]
     topics = db.session.scalars(select(OutboxEvent.topic).order_by(OutboxEvent.id)).all()
     assert topics == ["order.created", "order.shipped", "order.delivered", "order.completed"]
 
@@ -94,19 +115,30 @@ def test_a_shipped_order_cannot_be_cancelled(client):
 def test_staff_need_to_be_staff(client):
     customer = make_user()
     order = make_order(customer, status="paid")
-    response = client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": "shipped", "cause": "x"},
-                           headers=auth_headers(customer))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"status": "shipped", "cause": "x"},
+        headers=auth_headers(customer),
+    )
     assert response.status_code == 403
     refund = client.post(f"/api/v1/orders/{order['id']}/refund", json={}, headers=auth_headers(customer))
     assert refund.status_code == 403
 
 
-@pytest.mark.parametrize("body", [{"status": "paid", "cause": "x"}, {"status": "lost", "cause": "x"},
-                                  {"status": "shipped"}, {"status": "shipped", "cause": ""}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "paid", "cause": "x"},
+        {"status": "lost", "cause": "x"},
+        {"status": "shipped"},
+        {"status": "shipped", "cause": ""},
+    ],
+)
 def test_bad_staff_moves_are_422(client, body):
     order = make_order(make_user(), status="paid")
-    response = client.post(f"/api/v1/orders/{order['id']}/transitions", json=body,
-                           headers=auth_headers(make_user(role="staff")))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/transitions", json=body, headers=auth_headers(make_user(role="staff"))
+    )
     assert response.status_code == 422
     assert response.json["field"] in ("status", "cause")
 

@@ -19,15 +19,25 @@ GOOD_CARD = {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 209
 
 
 def pay(client, customer, order, headers=None, **card):
-    return client.post(f"/api/v1/orders/{order['id']}/payments", json={**GOOD_CARD, **card},
-                       headers={**auth_headers(customer), **(headers or {})})
+    return client.post(
+        f"/api/v1/orders/{order['id']}/payments",
+        json={**GOOD_CARD, **card},
+        headers={**auth_headers(customer), **(headers or {})},
+    )
 
 
-@pytest.mark.parametrize(("number", "valid"), [
-    ("4242424242424242", True), ("4000000000000002", True), ("4000000000003220", True),
-    ("4000000000009995", True), ("5555555555554444", True), ("4242424242424241", False),
-    ("1234567812345678", False),
-])
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("4242424242424242", True),
+        ("4000000000000002", True),
+        ("4000000000003220", True),
+        ("4000000000009995", True),
+        ("5555555555554444", True),
+        ("4242424242424241", False),
+        ("1234567812345678", False),
+    ],
+)
 def test_luhn(number, valid):
     assert luhn_valid(number) is valid
 
@@ -42,7 +52,8 @@ def test_the_sandbox_refuses_expired_cards():
 
 def test_card_repr_hides_the_number_and_cvc():
     assert "4242" not in repr(Card("4242424242424242", 1, 2030, "987")) and "987" not in repr(
-        Card("4242424242424242", 1, 2030, "987"))
+        Card("4242424242424242", 1, 2030, "987")
+    )
 
 
 def test_a_good_card_pays_the_order(client):
@@ -61,8 +72,9 @@ def test_a_good_card_pays_the_order(client):
     assert topics == ["order.created", "order.paid"]
 
 
-@pytest.mark.parametrize(("number", "reason"), [
-    ("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")])
+@pytest.mark.parametrize(
+    ("number", "reason"), [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")]
+)
 def test_a_declined_card_leaves_the_order_pending(client, number, reason):
     customer = make_user()
     order = make_order(customer)
@@ -90,17 +102,20 @@ def test_an_asynchronous_payment_waits_for_the_bank(client):
     assert "confirmation" in second.json["detail"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"card_number": "4242424242424241"}, "card_number"),
-    ({"card_number": "4242-4242-4242-4242"}, "card_number"),
-    ({"card_number": "42424242424242424242424242"}, "card_number"),
-    ({"card_number": 4242424242424242}, "card_number"),
-    ({"exp_month": 13}, "exp_month"),
-    ({"exp_year": 2020}, "exp_year"),
-    ({"exp_year": 10**30}, "exp_year"),
-    ({"cvc": "12a"}, "cvc"),
-    ({"cvc": None}, "cvc"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"card_number": "4242424242424241"}, "card_number"),
+        ({"card_number": "4242-4242-4242-4242"}, "card_number"),
+        ({"card_number": "42424242424242424242424242"}, "card_number"),
+        ({"card_number": 4242424242424242}, "card_number"),
+        ({"exp_month": 13}, "exp_month"),
+        ({"exp_year": 2020}, "exp_year"),
+        ({"exp_year": 10**30}, "exp_year"),
+        ({"cvc": "12a"}, "cvc"),
+        ({"cvc": None}, "cvc"),
+    ],
+)
 def test_bad_cards_are_422_naming_the_field(client, change, field):
     customer = make_user()
     order = make_order(customer)
@@ -128,9 +143,13 @@ def test_the_full_card_number_and_cvc_are_never_stored(client):
     customer = make_user()
     order = make_order(customer)
     assert pay(client, customer, order, headers={"Idempotency-Key": "k1"}, cvc="987").status_code == 201
-    texts = [str(value) for model in (Payment, IdempotencyRecord, OutboxEvent)
-             for row in db.session.execute(select(model.__table__)) for value in row
-             if isinstance(value, str | dict)]
+    texts = [
+        str(value)
+        for model in (Payment, IdempotencyRecord, OutboxEvent)
+        for row in db.session.execute(select(model.__table__))
+        for value in row
+        if isinstance(value, str | dict)
+    ]
     assert not [text for text in texts if "4242424242424242" in text or '"cvc"' in text]
     assert not [column.name for column in Payment.__table__.columns if column.name in ("cvc", "card_number")]
 
@@ -153,10 +172,14 @@ def test_staff_refund_a_shipped_order_without_restocking(client):
     product = make_product(stock=3)
     order = make_order(customer, (product, 2))
     pay(client, customer, order)
-    client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": "shipped", "cause": "posted"},
-                headers=auth_headers(staff))
-    response = client.post(f"/api/v1/orders/{order['id']}/refund", json={"cause": "arrived broken"},
-                           headers=auth_headers(staff))
+    client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"status": "shipped", "cause": "posted"},
+        headers=auth_headers(staff),
+    )
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/refund", json={"cause": "arrived broken"}, headers=auth_headers(staff)
+    )
     assert response.status_code == 200
     assert response.json["status"] == "refunded"
     assert response.json["transitions"][-1]["cause"] == "arrived broken"
@@ -168,8 +191,9 @@ def test_staff_refund_a_shipped_order_without_restocking(client):
 
 def test_a_pending_order_cannot_be_refunded(client):
     order = make_order(make_user())
-    response = client.post(f"/api/v1/orders/{order['id']}/refund", json={},
-                           headers=auth_headers(make_user(role="staff")))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/refund", json={}, headers=auth_headers(make_user(role="staff"))
+    )
     assert response.status_code == 409
     assert response.json["current_status"] == "pending_payment"
 

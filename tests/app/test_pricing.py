@@ -107,7 +107,10 @@ def test_free_shipping_coupon():
 
 
 def test_totals_are_always_consistent():
-    rules = [PromotionRule(1, "7%", "percent", percent=7), PromotionRule(2, "ship", "free_shipping", threshold_cents=9000)]
+    rules = [
+        PromotionRule(1, "7%", "percent", percent=7),
+        PromotionRule(2, "ship", "free_shipping", threshold_cents=9000),
+    ]
     items = [item(product_id=n, unit=333 * n + 1, quantity=n) for n in range(1, 8)]
     quote = price(items, rules, CouponRule("X", "percent", percent=13), POLICY, NOW)
     assert quote.subtotal_cents - quote.discount_cents + quote.shipping_cents + quote.tax_cents == quote.total_cents

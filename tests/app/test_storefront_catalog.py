@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from shop.catalog import service
 
 from .factories import make_category, make_past_order, make_product, make_user
@@ -98,8 +99,15 @@ def test_a_logged_in_shopper_sees_a_logout_button(client, shelf):
     assert "Log out Ada" in html and 'href="/login"' not in html
 
 
-@pytest.mark.parametrize(("path", "status"), [("/products/999999", 404), ("/products?min_price_cents=-5", 422),
-                                              ("/products?sort=cheapest", 422), ("/nowhere", 404)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/products/999999", 404),
+        ("/products?min_price_cents=-5", 422),
+        ("/products?sort=cheapest", 422),
+        ("/nowhere", 404),
+    ],
+)
 def test_errors_are_friendly_pages(client, shelf, path, status):
     response = client.get(path, headers={"Accept": "text/html"})
     assert response.status_code == status

@@ -78,15 +78,18 @@ def test_a_replayed_event_has_no_second_effect(client, awaiting):
     assert db.session.scalars(select(OutboxEvent.topic)).all().count("order.paid") == 1
 
 
-@pytest.mark.parametrize(("make", "reason"), [
-    (lambda ref: (event(ref, secret="whsec_someone_else")), "No signature matches"),
-    (lambda ref: (event(ref, at=int(time.time()) - 301)), "old"),
-    (lambda ref: (event(ref, at=int(time.time()) + 301)), "future"),
-    (lambda ref: (event(ref)[0].replace(b"succeeded", b"failed"), event(ref)[1]), "No signature matches"),
-    (lambda ref: (event(ref)[0], None), "missing"),
-    (lambda ref: (event(ref)[0], "v1=abc"), "must look like"),
-    (lambda ref: (event(ref)[0], "t=abc,v1=abc"), "must look like"),
-])
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda ref: event(ref, secret="whsec_someone_else"), "No signature matches"),
+        (lambda ref: event(ref, at=int(time.time()) - 301), "old"),
+        (lambda ref: event(ref, at=int(time.time()) + 301), "future"),
+        (lambda ref: (event(ref)[0].replace(b"succeeded", b"failed"), event(ref)[1]), "No signature matches"),
+        (lambda ref: (event(ref)[0], None), "missing"),
+        (lambda ref: (event(ref)[0], "v1=abc"), "must look like"),
+        (lambda ref: (event(ref)[0], "t=abc,v1=abc"), "must look like"),
+    ],
+)
 def test_bad_signatures_are_refused_with_a_reason(client, awaiting, make, reason):
     customer, order, reference = awaiting
     response = deliver(client, *make(reference))
@@ -130,15 +133,28 @@ def test_staff_get_the_sandbox_event_to_post(client, awaiting):
     customer, order, _ = awaiting
     payment_id = client.get(f"/api/v1/orders/{order['id']}", headers=auth_headers(customer)).json["payments"][0]["id"]
     staff = make_user(role="staff")
-    signed = client.post("/api/v1/payments/sandbox-events", json={"payment_id": payment_id},
-                         headers=auth_headers(staff))
+    signed = client.post(
+        "/api/v1/payments/sandbox-events", json={"payment_id": payment_id}, headers=auth_headers(staff)
+    )
     assert signed.status_code == 200
     response = deliver(client, signed.json["body"].encode(), signed.json["signature"])
     assert response.json == {"status": "applied"}
     assert order_status(client, customer, order) == "paid"
-    assert client.post("/api/v1/payments/sandbox-events", json={"payment_id": payment_id},
-                       headers=auth_headers(customer)).status_code == 403
-    assert client.post("/api/v1/payments/sandbox-events", json={"payment_id": 10**12},
-                       headers=auth_headers(staff)).status_code == 422
-    assert client.post("/api/v1/payments/sandbox-events", json={"payment_id": 999},
-                       headers=auth_headers(staff)).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/payments/sandbox-events", json={"payment_id": payment_id}, headers=auth_headers(customer)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/v1/payments/sandbox-events", json={"payment_id": 10**12}, headers=auth_headers(staff)
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/payments/sandbox-events", json={"payment_id": 999}, headers=auth_headers(staff)
+        ).status_code
+        == 404
+    )

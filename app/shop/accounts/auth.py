@@ -9,7 +9,6 @@ from ..extensions import db
 from .models import User
 from .service import user_from_token
 
-
 _UNSET = object()
 
 

@@ -21,6 +21,7 @@ from ..metrics import CART_CONFLICTS
 from .models import Cart, CartLine, Coupon, Promotion
 from .pricing import CouponRule, PricedItem, PricingPolicy, PromotionRule, Quote, price
 
+
 class StaleCart(Problem):
     def __init__(self, current_version: int):
         super().__init__(412, "Precondition failed",

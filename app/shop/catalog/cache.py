@@ -17,7 +17,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import current_app
+
 from ..extensions import cache
+from .near_cache import NearCache
 
 GENERATION_KEY = "catalog:generation"
 
@@ -34,11 +37,23 @@ def generation() -> str:
     return token
 
 
-def _remember(key: str, load: Callable[[], Any]) -> str:
+def _near_cache() -> NearCache | None:
+    return current_app.extensions.get("near_cache")
+
+
+def _remember(key: str, load: Callable[[], Any], near_key: str | None = None) -> str:
+    """The document under `key`: from this process's near cache, Redis, or `load()`."""
+    near, near_key = _near_cache(), near_key or key
+    text = near.get(near_key) if near else None
+    if text is not None:
+        return text
+    epoch = near.epoch if near else 0
     text = cache.get(key)
     if text is None:
         text = json.dumps(load(), separators=(",", ":"))
         cache.set(key, text)
+    if near:
+        near.put(near_key, text, epoch)
     return text
 
 
@@ -54,12 +69,19 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any]) -> str:
     the generation it may predate and is never served after the change.
     """
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return _remember(f"catalog:{kind}:{generation()}:{digest}", load)
+    near = _near_cache()
+    # The near cache drops every listing on any change, so it needs no generation (and no trip).
+    if near and (text := near.get(f"catalog:{kind}:{digest}")) is not None:
+        return text
+    return _remember(f"catalog:{kind}:{generation()}:{digest}", load, near_key=f"catalog:{kind}:{digest}")
 
 
 def invalidate_products(product_ids: Iterable[int]) -> None:
     """Forget these products' pages and every listing. Call it after the change is committed."""
-    keys = [_product_key(product_id) for product_id in set(product_ids)]
+    product_ids = set(product_ids)
+    keys = [_product_key(product_id) for product_id in product_ids]
     if keys:
         cache.delete_many(*keys)
     cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=0)
+    if near := _near_cache():
+        near.announce(product_ids)

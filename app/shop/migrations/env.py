@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -52,9 +51,7 @@ SEARCH_OBJECTS = {"search_vector", "ix_products_search_vector"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    if name in SEARCH_OBJECTS or (type_ == "table" and name.startswith("product_search")):
-        return False
-    return True
+    return not (name in SEARCH_OBJECTS or (type_ == "table" and name.startswith("product_search")))
 
 
 def run_migrations_offline():

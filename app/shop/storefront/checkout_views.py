@@ -114,7 +114,8 @@ def register():
         from ..accounts.schemas import Registration
 
         try:
-            data = Registration.model_validate({key: request.form.get(key, "") for key in ("email", "password", "name")})
+            fields = {key: request.form.get(key, "") for key in ("email", "password", "name")}
+            data = Registration.model_validate(fields)
             user = accounts.register(data.email, data.password, data.name)
         except ValidationError as error:
             first = error.errors(include_url=False)[0]

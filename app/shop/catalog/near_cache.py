@@ -1,0 +1,109 @@
+"""The near cache: catalog documents this process served recently, kept in its own memory so
+a hot product page or listing costs no Redis round trip.
+
+Every process listens on a Redis channel where invalidate_products() announces each change,
+and drops what the change touched the moment the announcement arrives. Whenever the listener
+(re)connects it drops everything, since announcements may have been missed meanwhile; entries
+also expire after a few seconds, which bounds staleness should the listener stall.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+import redis
+
+CHANNEL = "shop:catalog:changes"
+log = logging.getLogger(__name__)
+
+
+class NearCache:
+    def __init__(self, redis_url: str, ttl_seconds: float, max_entries: int = 4096):
+        self._redis_url = redis_url
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self._stopped = threading.Event()
+        self._listener: threading.Thread | None = None
+        # Bumped by every drop: a document loaded across a drop may predate it and is not kept.
+        self.epoch = 0
+
+    # --- what the request path uses ----------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        self._ensure_listener()
+        if not self._listening.is_set():
+            return None  # not subscribed yet: nothing here can be trusted
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, text: str, epoch: int) -> None:
+        if not self._listening.is_set():
+            return
+        with self._lock:
+            if epoch != self.epoch:
+                return
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self._ttl, text)
+
+    def announce(self, product_ids: Iterable[int]) -> None:
+        """Tell every process (this one too) which products changed."""
+        self.drop(product_ids)
+        with redis.Redis.from_url(self._redis_url) as client:
+            client.publish(CHANNEL, json.dumps(sorted(set(product_ids))))
+
+    # --- invalidation ------------------------------------------------------------------------
+
+    def drop(self, product_ids: Iterable[int]) -> None:
+        """Forget these products' pages and every listing (any listing may show them)."""
+        pages = {f"catalog:product:{product_id}" for product_id in product_ids}
+        with self._lock:
+            self.epoch += 1
+            self._entries = {key: entry for key, entry in self._entries.items()
+                             if key.startswith("catalog:product:") and key not in pages}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.epoch += 1
+            self._entries = {}
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    self._listener = threading.Thread(target=self._listen, name="near-cache", daemon=True)
+                    self._listener.start()
+
+    def _listen(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with redis.Redis.from_url(self._redis_url, socket_timeout=5) as client, client.pubsub() as pubsub:
+                    pubsub.subscribe(CHANNEL)
+                    while not self._stopped.is_set():
+                        message = pubsub.get_message(timeout=1.0)
+                        if message is None:
+                            continue
+                        if message["type"] == "subscribe":
+                            self.clear()
+                            self._listening.set()
+                        elif message["type"] == "message":
+                            self.drop(json.loads(message["data"]))
+            except (redis.RedisError, OSError, ValueError) as error:
+                log.warning("near cache listener lost Redis (%s); serving from Redis only", error)
+            self._listening.clear()
+            self.clear()
+            self._stopped.wait(1.0)
