@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: test-app test-infra test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-infra test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -50,7 +50,7 @@ lab-down: install ## Remove everything lab-up created (cached images and package
 
 .PHONY: lint
 lint: install ## Static checks
-	$(UV) run --no-sync ruff check app tests infra pipelines
+	$(UV) run --no-sync ruff check app tests infra pipelines lab
 
 .PHONY: bench
 bench: install ## Load the shop under gunicorn and print requests/s and latencies
