@@ -41,10 +41,9 @@ class CouponOut(BaseModel):
     reason: str | None
 
 
-class CartOut(BaseModel):
-    id: str
-    version: int
-    customer_id: int | None
+class QuoteOut(BaseModel):
+    """A priced cart: each line and total, and where each discount came from."""
+
     currency: str
     lines: list[CartLineOut]
     subtotal_cents: int
@@ -55,3 +54,9 @@ class CartOut(BaseModel):
     tax_rate_bps: int
     total_cents: int
     coupon: CouponOut | None
+
+
+class CartOut(QuoteOut):
+    id: str
+    version: int
+    customer_id: int | None

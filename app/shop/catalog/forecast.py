@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -19,32 +18,10 @@ from ..extensions import db
 from ..orders.models import Order, OrderLine
 from .models import Product
 from .recommendations import UNSOLD_STATUSES
+from .schemas import ForecastOut
 
 # z for a ~95 % chance that safety stock absorbs the scatter during the lead time.
 SERVICE_LEVEL_Z = 1.65
-
-
-@dataclass(frozen=True)
-class Forecast:
-    product_id: int
-    window_start: str
-    window_end: str
-    daily_units: list[int]
-    slope: float
-    intercept: float
-    residual_stddev: float
-    horizon_days: int
-    daily_forecast: list[float]
-    forecast_units: int
-    lead_time_days: int
-    lead_time_demand: int
-    safety_stock: int
-    stock: int
-    restock_units: int
-    explanation: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def daily_units_sold(product_id: int, first_day: date, days: int) -> list[int]:
@@ -70,7 +47,7 @@ def _line_through(values: list[int]) -> tuple[float, float, float]:
 
 
 def forecast(product: Product, today: date, window_days: int, horizon_days: int,
-             lead_time_days: int) -> Forecast:
+             lead_time_days: int) -> ForecastOut:
     """Fit the `window_days` full days before `today` and look `horizon_days` ahead from today."""
     first_day = today - timedelta(days=window_days)
     sold = daily_units_sold(product.id, first_day, window_days)
@@ -90,7 +67,11 @@ def forecast(product: Product, today: date, window_days: int, horizon_days: int,
         f"stock of {safety_stock} is {SERVICE_LEVEL_Z} x the {scatter:.3f} units/day scatter around "
         f"the line x sqrt({lead_time_days}). Stock is {product.stock}, so order {restock}."
     )
-    return Forecast(product.id, first_day.isoformat(), (today - timedelta(days=1)).isoformat(), sold,
-                    round(slope, 6), round(intercept, 6), round(scatter, 6), horizon_days, ahead,
-                    math.ceil(sum(ahead) - 1e-9), lead_time_days, lead_time_demand, safety_stock,
-                    product.stock, restock, explanation)
+    return ForecastOut(
+        product_id=product.id, window_start=first_day.isoformat(),
+        window_end=(today - timedelta(days=1)).isoformat(), daily_units=sold, slope=round(slope, 6),
+        intercept=round(intercept, 6), residual_stddev=round(scatter, 6), horizon_days=horizon_days,
+        daily_forecast=ahead, forecast_units=math.ceil(sum(ahead) - 1e-9), lead_time_days=lead_time_days,
+        lead_time_demand=lead_time_demand, safety_stock=safety_stock, stock=product.stock,
+        restock_units=restock, explanation=explanation,
+    )

@@ -148,4 +148,4 @@ def sales_forecast(product_id: int, query: ForecastQuery):
     require_staff()
     product = service.get_product(product_id)
     return forecast(product, utcnow().date(), query.window_days, query.horizon_days,
-                    query.lead_time_days).to_dict()
+                    query.lead_time_days).model_dump()

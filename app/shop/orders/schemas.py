@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..api import PageQuery, Schema
-from ..cart.schemas import AdjustmentOut, CartLineOut, CouponOut
+from ..cart.schemas import QuoteOut
 from .states import STAFF_TARGETS, STATES
 
 # The largest id a table holds (a 32-bit integer key); larger ones are refused, not sent to SQL.
@@ -97,19 +97,8 @@ class PaymentOut(BaseModel):
     created_at: datetime
 
 
-class PricingOut(BaseModel):
-    """The quote the order was placed at: each line and total, and where each discount came from."""
-
-    currency: str
-    lines: list[CartLineOut]
-    subtotal_cents: int
-    discounts: list[AdjustmentOut]
-    discount_cents: int
-    shipping_cents: int
-    tax_cents: int
-    tax_rate_bps: int
-    total_cents: int
-    coupon: CouponOut | None
+class PricingOut(QuoteOut):
+    """The quote the order was placed at."""
 
 
 class AddressOut(BaseModel):
