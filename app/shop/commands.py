@@ -10,10 +10,11 @@ def register(app: Flask) -> None:
     @click.option("--orders", default=1500, show_default=True)
     def seed_demo_command(products_per_category: int, orders: int) -> None:
         """Seed the deterministic demo catalog (keeps existing data)."""
-        from .seed import DEMO_STAFF, seed_demo
+        from .seed import DEMO_CUSTOMER, DEMO_STAFF, seed_demo
 
         seed_demo(products_per_category, orders, progress=click.echo)
-        click.echo(f"Demo staff login: {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+        click.echo(f"Demo staff login:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+        click.echo(f"Demo customer login: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
 
     @app.cli.command("release-expired-reservations")
     def release_command() -> None:
