@@ -55,6 +55,8 @@ def recreate_database() -> None:
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
         connection.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
+        # As the RDS parameter group in infra/ sets it: SSD storage, so index reads are cheap.
+        connection.execute(sa.text(f'ALTER DATABASE "{DATABASE}" SET random_page_cost = 1.1'))
     admin.dispose()
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], env=app_env(), check=True,
                    capture_output=True)
