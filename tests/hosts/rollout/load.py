@@ -22,7 +22,7 @@ class Load:
     """Clients GET ``paths`` in turn until stopped, ``max_requests`` or ``max_seconds``."""
 
     def __init__(self, base_url: str, paths: tuple[str, ...] = ("/healthz", "/api/v1/products"),
-                 clients: int = 4, max_requests: int = 20_000, max_seconds: float = 300) -> None:
+                 clients: int = 4, max_requests: int = 50_000, max_seconds: float = 300) -> None:
         self.base_url = base_url
         self.paths = paths
         self.clients = clients
@@ -72,7 +72,7 @@ class Load:
             elif path == "/healthz":
                 with self._lock:
                     self.result.releases[reply.json()["release"]] += 1
-            time.sleep(0.01)
+            time.sleep(0.02)
 
     def _record_failure(self, failure: str) -> None:
         with self._lock:
