@@ -23,6 +23,19 @@ def known_hosts() -> str:
     return str(topo.STATE / "known_hosts")
 
 
+def stack_vars() -> dict[str, str]:
+    """The lab's counterpart of the stack outputs (pipelines/render_aws_inventory.py for AWS)."""
+    lb = next(h for h in topo.HOSTS if h.group == "lb")
+    return {
+        "shop_stack": "lab",
+        "shop_private_cidr": str(topo.SUBNET),
+        "shop_public_url": f"http://{lb.ip}",
+        "shop_registry": topo.registry_address(),
+        "shop_registry_username": topo.REGISTRY_USER,
+        "shop_image_repository": f"{topo.registry_address()}/{topo.REPOSITORY}",
+    }
+
+
 def write() -> None:
     groups: dict[str, dict] = {}
     for lab_host in topo.HOSTS:
@@ -41,16 +54,7 @@ def write() -> None:
             "children": groups,
         }
     }
-    lb = next(h for h in topo.HOSTS if h.group == "lb")
-    stack = {
-        "shop_stack": "lab",
-        "shop_private_cidr": str(topo.SUBNET),
-        "shop_public_url": f"http://{lb.ip}",
-        "shop_registry": topo.registry_address(),
-        "shop_registry_username": topo.REGISTRY_USER,
-        "shop_image_repository": f"{topo.registry_address()}/{topo.REPOSITORY}",
-        "shop_load_balancer": "haproxy",
-    }
+    stack = stack_vars()
     topo.INVENTORY.joinpath("group_vars", "all").mkdir(parents=True, exist_ok=True)
     topo.INVENTORY.joinpath("hosts.yml").write_text(HEADER + _yaml_map(hosts))
     topo.INVENTORY.joinpath("group_vars", "all", "stack.yml").write_text(HEADER + _yaml_map(stack))
