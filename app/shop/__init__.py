@@ -30,6 +30,7 @@ def register_extensions(app: Flask) -> None:
     from .database import configure_engine_events
     from .extensions import db, init_cache, init_celery, migrate
     from .metrics import register_metrics
+    from .tasks import register_outbox_relay
 
     db.init_app(app)
     with app.app_context():
@@ -38,6 +39,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     init_cache(app)
     init_celery(app)
+    register_outbox_relay(app)
     register_metrics(app)
 
 

@@ -65,6 +65,9 @@ def init_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # A web request that cannot reach the broker gives up within a second: what it wanted to
+        # send is in the outbox, and the periodic relay sends it once the broker is back.
+        broker_transport_options={"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5},
         beat_schedule={
             "release-expired-reservations": {
                 "task": "shop.tasks.release_expired_reservations",

@@ -27,6 +27,7 @@ def record_event(topic: str, **payload: Any) -> OutboxEvent:
     """Add an event to the current transaction; it is published after the commit."""
     event = OutboxEvent(topic=topic, payload=payload)
     db.session.add(event)
+    db.session.info["outbox_pending"] = True
     return event
 
 

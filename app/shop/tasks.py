@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from flask import Flask
 
 from .columns import utcnow
 from .extensions import db
@@ -21,6 +22,23 @@ def __getattr__(name: str):
 
         return create_app().extensions["celery"]
     raise AttributeError(name)
+
+
+def register_outbox_relay(app: Flask) -> None:
+    """After a request that recorded events, ask for a relay at once rather than at the next sweep.
+
+    With a broker that is a message to the worker; without one the relay runs right here. If the
+    broker is down the events stay in the outbox, and the periodic relay sends them later.
+    """
+
+    @app.teardown_request
+    def relay_recorded_events(error: BaseException | None) -> None:
+        if not db.session.info.pop("outbox_pending", False) or error is not None:
+            return
+        try:
+            relay_outbox.apply_async(retry=False)
+        except Exception as failure:  # noqa: BLE001 - the outbox keeps the events for the sweep
+            log.warning("could not ask for an outbox relay now (%s); the periodic relay will", failure)
 
 
 @shared_task(name="shop.tasks.release_expired_reservations")
