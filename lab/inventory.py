@@ -39,7 +39,7 @@ def stack_vars() -> dict[str, str]:
 def write() -> None:
     groups: dict[str, dict] = {}
     for lab_host in topo.HOSTS:
-        groups.setdefault(lab_host.group, {"hosts": {}})["hosts"][lab_host.name] = {
+        groups.setdefault(str(lab_host.group), {"hosts": {}})["hosts"][lab_host.name] = {
             "ansible_host": lab_host.ip
         }
     hosts = {

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.tags import HostRole
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "lab" / ".state"
 INVENTORY = ROOT / "playbooks" / "inventories" / "lab"
@@ -44,11 +46,13 @@ class LabHost:
         return f"{PREFIX}-{self.name}"
 
 
+# Groups: the host roles infra/ tags EC2 instances with, and the lab's stand-ins for what AWS
+# manages (lb: the ALB; data: RDS, ElastiCache, Amazon MQ; monitor: Prometheus).
 HOSTS = (
     LabHost("lb-1", "lb", 10, "load balancer in front of the web hosts (the ALB)"),
-    LabHost("web-1", "web", 11, "the shop's web container behind nginx"),
-    LabHost("web-2", "web", 12, "the shop's web container behind nginx"),
-    LabHost("worker-1", "worker", 21, "the shop's queue worker"),
+    LabHost("web-1", HostRole.WEB, 11, "the shop's web container behind nginx"),
+    LabHost("web-2", HostRole.WEB, 12, "the shop's web container behind nginx"),
+    LabHost("worker-1", HostRole.WORKER, 21, "the shop's queue worker"),
     LabHost("data-1", "data", 31, "PostgreSQL, Redis and RabbitMQ (RDS, ElastiCache, the broker)"),
     LabHost("monitor-1", "monitor", 41, "Prometheus and Alertmanager"),
 )
