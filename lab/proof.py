@@ -18,6 +18,8 @@ from lab.secrets import VAULT_PASSWORD, lab_secrets
 ROOT = topo.ROOT
 BIN = Path(sys.executable).parent
 INVENTORY = str(topo.INVENTORY)
+# Kept after the lab is torn down, for a failed run's post-mortem.
+LOGS = ROOT / "lab" / ".logs"
 TESTINFRA = [f"--ansible-inventory={INVENTORY}", "--sudo"]
 
 
@@ -32,7 +34,7 @@ def _run(args: list[str], *, cwd: Path = ROOT, log: str | None = None, **env: st
     if log is None:
         subprocess.run(args, cwd=cwd, env=_env(**env), check=True)
         return
-    path = topo.STATE / "logs" / log
+    path = LOGS / log
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
         completed = subprocess.run(args, cwd=cwd, env=_env(**env), stdout=out,
@@ -53,6 +55,8 @@ def prove(keep: bool) -> None:
     from lab.__main__ import down, up
 
     started = time.monotonic()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    LOGS.joinpath("rollout.json").unlink(missing_ok=True)
     try:
         with step("Bringing the lab up"):
             up()
@@ -100,7 +104,7 @@ def _build() -> str:
 
 
 def _summary() -> None:
-    rollout = topo.STATE / "rollout.json"
+    rollout = LOGS / "rollout.json"
     if rollout.exists():
         for name, figures in json.loads(rollout.read_text()).items():
             note(f"{name}: playbook {figures['playbook_seconds']} s, {figures['requests']} "

@@ -6,7 +6,7 @@ import pytest
 
 from tests.hosts.conftest import group_of
 
-testinfra_hosts = ["ansible://web:worker"]
+testinfra_hosts = ["ansible://web", "ansible://worker"]
 
 SERVICE = {"web": "shop-web", "worker": "shop-worker"}
 

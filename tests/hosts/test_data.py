@@ -29,7 +29,7 @@ def test_redis_refuses_clients_without_the_password(host):
 
 def test_redis_configuration_is_not_world_readable(host):
     config = host.file("/etc/redis/redis.conf")
-    assert (config.mode, config.user, config.group) == (0o640, "root", "redis")
+    assert (config.mode, config.user, config.group) == (0o640, "redis", "redis")
 
 
 def test_postgresql_accepts_only_password_logins_from_the_network(host):

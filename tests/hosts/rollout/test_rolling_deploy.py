@@ -20,7 +20,7 @@ import requests
 from tests.hosts.playbook import ROOT, run_playbook
 from tests.hosts.rollout.load import Load, LoadResult
 
-MEASUREMENTS = ROOT / "lab" / ".state" / "rollout.json"
+MEASUREMENTS = ROOT / "lab" / ".logs" / "rollout.json"
 
 
 @pytest.fixture(scope="module")
