@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -50,6 +50,10 @@ def init_celery(app: Flask) -> Celery:
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            # A task run in-process (no broker) inside a request reuses the request's context and
+            # database session: a second session would hold a second pooled connection per thread.
+            if has_app_context() and current_app._get_current_object() is app:
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -24,6 +24,17 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+def send(task, *args, **options):
+    """Queue `task`, or run it here when there is no broker.
+
+    Not apply_async in that case: eager apply_async saves and restores a process-wide Celery flag,
+    which threads running tasks at once can leave set (then every later .get() refuses to run).
+    """
+    if task.app.conf.task_always_eager:
+        return task.apply(args, throw=True)
+    return task.apply_async(args, **options)
+
+
 def register_outbox_relay(app: Flask) -> None:
     """After a request that recorded events, ask for a relay at once rather than at the next sweep.
 
@@ -36,7 +47,7 @@ def register_outbox_relay(app: Flask) -> None:
         if not db.session.info.pop("outbox_pending", False) or error is not None:
             return
         try:
-            relay_outbox.apply_async(retry=False)
+            send(relay_outbox, retry=False)
         except Exception as failure:  # noqa: BLE001 - the outbox keeps the events for the sweep
             log.warning("could not ask for an outbox relay now (%s); the periodic relay will", failure)
 
@@ -56,7 +67,7 @@ def relay_outbox(batch: int = 100) -> int:
     """Publish committed outbox events to the broker; each is marked only after it is sent."""
     published = 0
     for event in unpublished_events(batch):
-        handle_event.apply_async(args=[event.topic, event.payload], retry=True)
+        send(handle_event, event.topic, event.payload, retry=True)
         event.published_at = utcnow()
         published += 1
     db.session.commit()

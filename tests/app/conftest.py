@@ -131,8 +131,12 @@ def runner(app):
 def live_server(app) -> Iterator[str]:
     """The app behind a real threaded HTTP server, for tests that need truly concurrent requests."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Request threads are joined at close: none may outlive the test (and touch the next one's data).
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(timeout=10)
+

@@ -28,7 +28,7 @@ def test_events_are_relayed_right_after_the_request(client):
     assert event.published_at is not None
 
 
-def test_a_broker_outage_keeps_the_events_for_later(app_config):
+def test_a_broker_outage_keeps_the_events_for_later(app, app_config):  # app: cleans up after
     unreachable = create_app({**app_config, "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"})
     with unreachable.app_context():
         order_id = place_order(unreachable.test_client(), make_user())
@@ -43,7 +43,7 @@ def test_a_broker_outage_keeps_the_events_for_later(app_config):
     # The broker is back (here: tasks in-process again); the periodic relay sends what was kept.
     recovered = create_app(app_config)
     with recovered.app_context():
-        assert relay_outbox.apply().get() >= 1
+        assert relay_outbox.apply().result >= 1
         assert db.session.get(OutboxEvent, event_id).published_at is not None
         db.session.remove()
         db.engine.dispose()
