@@ -75,6 +75,7 @@ def main() -> None:
     remove.add_argument("--purge", action="store_true",
                         help="also remove the cached images and downloaded packages")
     commands.add_parser("status", help="print the hosts, URLs and how to reach them")
+    commands.add_parser("images", help="build the base and host images only (molecule uses them)")
     proof = commands.add_parser("prove", help="up, converge, idempotence, lint, testinfra, "
                                 "rolling deploys, down (make test-hosts)")
     proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
@@ -83,6 +84,9 @@ def main() -> None:
         up()
     elif args.command == "down":
         down(args.purge)
+    elif args.command == "images":
+        docker = engine.client()
+        images.built_image(docker, "host", images.base_image(docker))
     elif args.command == "prove":
         from lab.proof import prove
 

@@ -71,8 +71,16 @@ def _install_and_start() -> None:
         raise SystemExit(f"dockerd did not answer within 60 s; see {DAEMON_LOG}")
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, package: str | None = None) -> str:
+    """The path of a command, installing its Debian package first when root may."""
     path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if path is None and os.geteuid() == 0:
+        with step(f"Installing {package or name}"):
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", package or name], check=True,
+                           env=env, stdout=subprocess.DEVNULL)
+        path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
     if path is None:
-        raise SystemExit(f"{name} is not installed (apt-get install {name})")
+        raise SystemExit(f"{name} is not installed (apt-get install {package or name})")
     return path

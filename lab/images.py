@@ -99,6 +99,7 @@ def built_image(engine: docker.DockerClient, name: str, base: str) -> str:
     ref = f"shopstack/lab-{name}:{_digest(recipe, base)}"
     if _exists(engine, ref):
         note(f"{name} image {ref} is cached")
+        engine.images.get(ref).tag(f"shopstack/lab-{name}", "latest")
         return ref
     with step(f"Building the {name} image {ref}"):
         try:
@@ -111,4 +112,6 @@ def built_image(engine: docker.DockerClient, name: str, base: str) -> str:
                 if "stream" in line:
                     note(line["stream"].rstrip())
             raise
+    # The molecule scenarios of the roles start from the newest host image.
+    engine.images.get(ref).tag(f"shopstack/lab-{name}", "latest")
     return ref

@@ -84,11 +84,18 @@ def web_hosts(inventory: AnsibleRunner) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``web_address`` with every web host's address in the inventory."""
-    if "web_address" not in metafunc.fixturenames:
+    """Parametrize ``web_address`` with every web host's address in the inventory, and
+    ``operator`` with every operator's account it defines (common_users)."""
+    wanted = {"web_address", "operator"} & set(metafunc.fixturenames)
+    if not wanted:
         return
     path = metafunc.config.getoption("ansible_inventory", default=None)
     runner = AnsibleRunner(path) if path else None
-    hosts = runner.get_hosts("web") if runner else []
-    addresses = [hostvar(runner, name, "ansible_host") for name in hosts] if runner else []
-    metafunc.parametrize("web_address", addresses, ids=hosts)
+    if "web_address" in wanted:
+        hosts = runner.get_hosts("web") if runner else []
+        addresses = [hostvar(runner, name, "ansible_host") for name in hosts]
+        metafunc.parametrize("web_address", addresses, ids=hosts)
+    if "operator" in wanted:
+        first = runner.get_hosts("all")[:1] if runner else []
+        users = runner.get_variables(first[0]).get("common_users", []) if first else []
+        metafunc.parametrize("operator", [user["name"] for user in users])

@@ -44,3 +44,20 @@ def test_security_updates_are_allowed(host):
 
 def test_node_exporter_answers(host):
     assert "node_uname_info" in host.check_output("curl -fsS http://127.0.0.1:9100/metrics")
+
+
+def test_operator_account_exists(host, operator):
+    assert host.user(operator).exists
+
+
+def test_operator_has_no_password(host, operator):
+    assert host.user(operator).password in {"!", "*", "!*"}
+
+
+def test_operator_may_use_sudo_without_a_password(host, operator):
+    assert "NOPASSWD: ALL" in host.check_output(f"sudo -l -U {operator}")
+
+
+def test_operator_keys_are_private(host, operator):
+    keys = host.file(f"/home/{operator}/.ssh/authorized_keys")
+    assert (keys.mode, keys.user) == (0o600, operator)
