@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UtcDateTime, utcnow
@@ -23,12 +23,10 @@ class OutboxEvent(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
-def record_event(topic: str, **payload: Any) -> OutboxEvent:
-    """Add an event to the current transaction; it is published after the commit."""
-    event = OutboxEvent(topic=topic, payload=payload)
-    db.session.add(event)
+def record_event(topic: str, **payload: Any) -> None:
+    """Write an event in the current transaction; it is published after the commit."""
+    db.session.execute(insert(OutboxEvent).values(topic=topic, payload=payload))
     db.session.info["outbox_pending"] = True
-    return event
 
 
 def unpublished_events(limit: int = 100) -> list[OutboxEvent]:
