@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, StrictInt
 
 from ..api import Schema
+from .pricing import Adjustment, QuoteLine
 
 
 class NewItem(Schema):
@@ -18,23 +19,6 @@ class CouponCode(Schema):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
 
 
-class AdjustmentOut(BaseModel):
-    source: str
-    name: str
-    amount_cents: int
-
-
-class CartLineOut(BaseModel):
-    product_id: int
-    name: str
-    unit_price_cents: int
-    quantity: int
-    subtotal_cents: int
-    discount_cents: int
-    total_cents: int
-    discounts: list[AdjustmentOut]
-
-
 class CouponOut(BaseModel):
     code: str
     applied: bool
@@ -45,9 +29,10 @@ class QuoteOut(BaseModel):
     """A priced cart: each line and total, and where each discount came from."""
 
     currency: str
-    lines: list[CartLineOut]
+    # The pricing engine's own dataclasses: the API shows exactly what the engine computed.
+    lines: list[QuoteLine]
     subtotal_cents: int
-    discounts: list[AdjustmentOut]
+    discounts: list[Adjustment]
     discount_cents: int
     shipping_cents: int
     tax_cents: int
