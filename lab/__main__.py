@@ -93,7 +93,7 @@ def main() -> None:
         prove(args.keep)
     else:
         describe()
-    if timings:
+    if timings and args.command != "prove":
         note("timings: " + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
 
 
