@@ -59,12 +59,21 @@ def down(purge: bool) -> None:
     for generated in ("hosts.yml", "group_vars/all/stack.yml", "group_vars/all/vault.yml"):
         topo.INVENTORY.joinpath(generated).unlink(missing_ok=True)
     shutil.rmtree(topo.STATE, ignore_errors=True)
+    # The tags pushed to the lab registry went with it.
+    _untag(docker, docker.images.list(filters={"reference": f"{topo.push_repository()}:*"}))
     if purge:
-        for image in docker.images.list(filters={"reference": "shopstack/*"}):
-            docker.images.remove(image.id, force=True)
+        _untag(docker, docker.images.list(filters={"reference": "shopstack/*"}))
         shutil.rmtree(topo.APT_CACHE, ignore_errors=True)
         note("removed the cached images and .deb files")
     console.print("[bold green]Lab down[/]")
+
+
+def _untag(docker, images) -> None:
+    for image in images:
+        for tag in image.tags:
+            docker.images.remove(tag)
+        if not image.tags:  # left with only a digest after its tag moved on
+            docker.images.remove(image.id)
 
 
 def main() -> None:
