@@ -20,11 +20,7 @@ RUN /opt/uv/bin/uv export --frozen --no-default-groups --no-emit-project -o requ
  && /opt/uv/bin/uv pip install --python /opt/shop/bin/python --require-hashes --no-deps \
       -r requirements.txt
 COPY app/ app/
-RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps . \
- && cp app/shop/migrations/alembic.ini app/shop/migrations/script.py.mako \
-      /opt/shop/lib/python3.11/site-packages/shop/migrations/
-# (The cp above: the wheel's package-data does not list the migrations' alembic.ini and
-# script.py.mako yet, and `flask db upgrade` needs them.)
+RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps .
 
 FROM ${BASE_IMAGE}
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin shop
