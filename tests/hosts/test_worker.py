@@ -12,3 +12,9 @@ def test_worker_answers_a_ping_through_the_broker(host):
         f"--destination celery@{hostname}"
     )
     assert "pong" in output
+
+
+def test_worker_runs_the_periodic_jobs(host):
+    # The expiry sweep and the outbox relay are scheduled by the worker's embedded beat.
+    logs = host.check_output("docker logs shop-worker 2>&1")
+    assert "beat: Starting" in logs
