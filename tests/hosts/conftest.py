@@ -68,7 +68,7 @@ def expected_release() -> str:
     """The release the hosts should run: SHOP_RELEASE, as the pipeline deployed it."""
     release = os.environ.get("SHOP_RELEASE", "")
     if not release:
-        pytest.skip("SHOP_RELEASE (the release deployed) is not set")
+        pytest.fail("set SHOP_RELEASE to the release deployed (`make test-hosts` sets it)", pytrace=False)
     return release
 
 

@@ -29,7 +29,8 @@ def lab_registry():
     from lab.secrets import VAULT_PASSWORD, lab_secrets
 
     if not VAULT_PASSWORD.exists():
-        pytest.skip("rolling deploys are proven in the lab: python -m lab up")
+        pytest.fail("rolling deploys are proven in the lab: run `make test-hosts` (or `python -m lab up` first)",
+                    pytrace=False)
     password = str(lab_secrets()["vault_shop_registry_password"])
     return topology.push_repository(), {"REGISTRY_USERNAME": topology.REGISTRY_USER,
                                         "REGISTRY_PASSWORD": password}
