@@ -4,7 +4,6 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from ..accounts.auth import require_staff
 from ..api import PageQuery, operation, page_of
 from ..columns import utcnow
 from . import cache, service
@@ -105,7 +104,6 @@ def show_product(product_id: int):
 @operation("Create a product (staff)", tags=["catalog"], body=NewProduct, response=ProductOut, status=201,
            auth="staff")
 def create_product(body: NewProduct):
-    require_staff()
     product = service.create_product(body.model_dump(), current_app.config["SHOP_CURRENCY"])
     return product_out(product), 201, {"Location": f"/api/v1/products/{product.id}"}
 
@@ -114,7 +112,6 @@ def create_product(body: NewProduct):
 @operation("Change a product's details (staff); only the fields sent change", tags=["catalog"],
            body=ProductChange, response=ProductOut, auth="staff")
 def update_product(product_id: int, body: ProductChange):
-    require_staff()
     return product_out(service.update_product(product_id, body.model_dump(exclude_unset=True)))
 
 
@@ -122,7 +119,6 @@ def update_product(product_id: int, body: ProductChange):
 @operation("Set a product's stock (staff)", tags=["catalog"], body=StockLevel, response=ProductOut,
            auth="staff")
 def set_stock(product_id: int, body: StockLevel):
-    require_staff()
     return product_out(service.set_stock(product_id, body.stock))
 
 
@@ -130,7 +126,6 @@ def set_stock(product_id: int, body: StockLevel):
 @operation("Add to (or, negative, take from) a product's stock (staff); 409 below zero",
            tags=["catalog"], body=StockAdjustment, response=ProductOut, auth="staff")
 def adjust_stock(product_id: int, body: StockAdjustment):
-    require_staff()
     return product_out(service.adjust_stock(product_id, body.delta, MAX_STOCK))
 
 
@@ -145,7 +140,6 @@ def recommendations(product_id: int, query: RecommendationQuery):
 @operation("Sales forecast and restock suggestion (staff)", tags=["catalog"], query=ForecastQuery,
            response=ForecastOut, auth="staff")
 def sales_forecast(product_id: int, query: ForecastQuery):
-    require_staff()
     product = service.get_product(product_id)
     return forecast(product, utcnow().date(), query.window_days, query.horizon_days,
                     query.lead_time_days).model_dump()
