@@ -32,6 +32,20 @@ def _session_cart():
         return None
 
 
+def _log_in_keeping_cart(user) -> None:
+    """Log in; a cart filled as a guest stays the shopper's (merged into theirs, if they had one)."""
+    guest_cart_id = session.get("cart_id")
+    log_in(user)
+    merged = carts.merge_guest_cart(user, guest_cart_id)
+    if merged is not None:
+        session["cart_id"] = merged.id
+
+
+def _flash_invalid(error) -> None:
+    first = error.errors(include_url=False)[0]
+    flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+
+
 def _back(default: str = "shop_pages.cart"):
     target = request.form.get("next") or ""
     # Only paths on this site: never an open redirect.
@@ -96,11 +110,7 @@ def login():
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/login.html", email=request.form.get("email", "")), 401
-        guest_cart_id = session.get("cart_id")
-        log_in(user)
-        merged = carts.merge_guest_cart(user, guest_cart_id)
-        if merged is not None:
-            session["cart_id"] = merged.id
+        _log_in_keeping_cart(user)
         flash(f"Welcome back, {user.name}.", "success")
         return _back("storefront.index")
     return render_template("account/login.html", email="")
@@ -118,17 +128,12 @@ def register():
             data = Registration.model_validate(fields)
             user = accounts.register(data.email, data.password, data.name)
         except ValidationError as error:
-            first = error.errors(include_url=False)[0]
-            flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+            _flash_invalid(error)
             return render_template("account/register.html", form=request.form), 422
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/register.html", form=request.form), problem.status
-        guest_cart_id = session.get("cart_id")
-        log_in(user)
-        merged = carts.merge_guest_cart(user, guest_cart_id)
-        if merged is not None:
-            session["cart_id"] = merged.id
+        _log_in_keeping_cart(user)
         flash("Your account is ready.", "success")
         return redirect(url_for("storefront.index"))
     return render_template("account/register.html", form={})
@@ -172,8 +177,7 @@ def _pay(order_id: int, user) -> None:
     try:
         _, status = orders.pay_order(order_id, user, _card_from_form(), payment_gateway())
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+        _flash_invalid(error)
         return
     except Problem as problem:
         flash(f"Payment failed: {problem.detail}", "error")
@@ -205,8 +209,7 @@ def checkout():
         address = ShippingAddress.model_validate({key: request.form.get(key, "") for key in ADDRESS_FIELDS})
         _card_from_form()  # a typo in the card is caught before the order takes any stock
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+        _flash_invalid(error)
         return render_template("orders/checkout.html", quote=quote, form=request.form), 422
     try:
         order = orders.place_order(current.id, user, address.model_dump(), pricing_policy(),
