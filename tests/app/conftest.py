@@ -8,6 +8,7 @@ the migrated PostgreSQL test database truncated after the test.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import threading
@@ -17,6 +18,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
@@ -101,9 +103,19 @@ def app_config(backend, request, tmp_path) -> dict:
     return config
 
 
+class RequestScopedClient(FlaskClient):
+    """A test client whose every request runs as in production: in its own app context, so with its
+    own database session, removed at the request's end. The test's own context (factories, reads)
+    stays apart, as another process's would."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config, backend) -> Iterator[Flask]:
     app = create_app(app_config)
+    app.test_client_class = RequestScopedClient
     if backend == "postgresql":
         with redis.Redis.from_url(app_config["REDIS_URL"]) as client:
             client.flushdb()
