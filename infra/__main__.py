@@ -29,7 +29,7 @@ from infra.outputs import StackOutput
 from infra.tags import HostRole, host_selector, stack_tags
 
 config = stack_config.load()
-tags = stack_tags(config.project, config.stack)
+tags = stack_tags(config.project, config.stack, config.tier)
 prefix = f"shop-{config.stack}"
 
 zones = aws.get_availability_zones(

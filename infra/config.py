@@ -13,6 +13,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import pulumi
 
+from infra.tags import Tier
+
 NAMESPACE = "shopstack"
 
 
@@ -186,6 +188,8 @@ class Credentials:
 class StackConfig:
     project: str
     stack: str
+    # What the stack is for; ``production`` holds it to the policy pack's production rules.
+    tier: Tier
     region: str
     network: NetworkSettings
     web: HostGroupSettings
@@ -200,6 +204,10 @@ class StackConfig:
     credentials: Credentials
     # A pinned host image; unset means the newest official Debian 12 image at preview time.
     host_image_id: str | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.tier is Tier.PRODUCTION
 
 
 _Settings = TypeVar("_Settings")
@@ -251,6 +259,7 @@ def load() -> StackConfig:
     config = StackConfig(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
+        tier=Tier(shop.require("tier")),
         region=aws.require("region"),
         network=section("network", NetworkSettings),
         web=section("web", HostGroupSettings),

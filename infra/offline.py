@@ -83,6 +83,12 @@ class RegisteredResource:
     # The inputs plus what the mocked cloud returned (ids, ARNs, endpoints).
     state: dict[str, Any]
     dependencies: tuple[str, ...] = ()
+    # Input property -> the URNs its value came from (how a policy relates resources in a preview).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Resource options the engine (and the policy pack) sees.
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -218,6 +224,10 @@ class RecordingMonitor(mocks.MockMonitor):
                     inputs=rpc.deserialize_properties(request.object),
                     state=dict(registered.state) if registered else {},
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    aliases=tuple(str(alias) for alias in request.aliases),
                 )
             )
         return response
