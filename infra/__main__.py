@@ -87,6 +87,7 @@ broker = Broker(
         security_group_id=groups[Tier.BROKER],
         password=config.credentials.broker_password,
         log_retention_days=config.monitoring.log_retention_days,
+        region=config.region,
         tags=tags,
     ),
     opts=stateful,

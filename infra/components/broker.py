@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.log_retention import LogRetention
 from infra.config import BrokerSettings
 from infra.tags import resource_tags
 
@@ -18,6 +19,8 @@ class BrokerArgs:
     # The shop user's password; the same value the Secrets component stores.
     password: pulumi.Input[str]
     log_retention_days: int
+    # Region of the broker and its log group.
+    region: str
     tags: Mapping[str, str]
 
 
@@ -56,16 +59,17 @@ class Broker(pulumi.ComponentResource):
             tags=resource_tags(args.tags, f"{name}-rabbitmq"),
             opts=child,
         )
-        # Amazon MQ writes the general log to a group named by the broker's id, known only once
-        # the broker exists; managing that group gives it a retention instead of keeping forever.
-        logs = aws.cloudwatch.LogGroup(
+        # Amazon MQ writes the general log to a group named by the broker's id, which it creates
+        # itself while the broker boots; this gives that group a retention instead of forever.
+        logs = LogRetention(
             f"{name}-logs",
-            name=pulumi.Output.concat("/aws/amazonmq/broker/", broker.id, "/general"),
+            log_group_name=pulumi.Output.concat("/aws/amazonmq/broker/", broker.id, "/general"),
             retention_in_days=args.log_retention_days,
+            region=args.region,
             tags=resource_tags(args.tags, f"{name}-logs"),
             opts=child,
         )
-        self.log_group_name = logs.name
+        self.log_group_name = logs.log_group_name
         self.endpoint = broker.instances.apply(lambda instances: instances[0].endpoints[0])
         self.broker_name = broker.broker_name
         self.register_outputs(

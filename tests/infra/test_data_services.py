@@ -45,7 +45,7 @@ def broker(stack="prod", **changes):
     def program():
         mq = Broker(
             "shop-test-mq",
-            BrokerArgs(broker_settings, SUBNETS, "sg-mq", pulumi.Output.secret("password-0123"), 7, TAGS),
+            BrokerArgs(broker_settings, SUBNETS, "sg-mq", pulumi.Output.secret("password-0123"), 7, "us-east-1", TAGS),
         )
         return pulumi.Output.all(mq.endpoint)
 
@@ -166,10 +166,14 @@ def test_broker_endpoint_is_amqps():
 
 def test_broker_logs_are_kept_in_the_group_amazon_mq_names_by_broker_id():
     run = broker()
-    instance, log_group = run.one(MQ), run.one("aws:cloudwatch/logGroup:LogGroup")
+    instance, retention = run.one(MQ), run.one("pulumi-python:dynamic:Resource", "shop-test-mq-logs")
     assert instance.id.startswith("b-"), instance.urn
-    assert log_group.inputs["name"] == f"/aws/amazonmq/broker/{instance.id}/general", log_group.urn
-    assert log_group.inputs["retentionInDays"] == 7, log_group.urn
+    assert retention.inputs["log_group_name"] == f"/aws/amazonmq/broker/{instance.id}/general", retention.urn
+    assert retention.inputs["retention_in_days"] == 7, retention.urn
+
+
+def test_the_broker_creates_its_own_log_group_so_the_program_does_not():
+    assert not broker().of_type("aws:cloudwatch/logGroup:LogGroup")
 
 
 def test_the_broker_name_is_left_to_pulumi_so_a_replacement_cannot_collide():
