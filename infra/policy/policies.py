@@ -58,6 +58,16 @@ IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+IAM_ATTACHMENTS = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
+# AWS managed policies that amount to '*' (or 'iam:*') on every resource.
+WILDCARD_MANAGED_POLICIES = frozenset(
+    f"arn:aws:iam::aws:policy/{name}" for name in ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+)
 # What holds the shop's data or images: production keeps these through a mistaken delete.
 STATEFUL_TYPES = (RDS_INSTANCE, RDS_CLUSTER, REDIS_GROUP, MQ_BROKER, ECR_REPOSITORY)
 
@@ -475,20 +485,28 @@ def _policy_document(props: Mapping[str, Any]) -> Iterable[str]:
         yield f"allows {action!r} on every resource; name the actions and resources the holder needs"
 
 
-def _role_inline_policies(props: Mapping[str, Any]) -> Iterable[str]:
+def _role_policies(props: Mapping[str, Any]) -> Iterable[str]:
     for inline in props.get("inlinePolicies") or []:
         yield from _policy_document(inline)
+    for arn in props.get("managedPolicyArns") or []:
+        yield from _managed_policy({"policyArn": arn})
+
+
+def _managed_policy(props: Mapping[str, Any]) -> Iterable[str]:
+    if props.get("policyArn") in WILDCARD_MANAGED_POLICIES:
+        yield f"attaches {props['policyArn']}, which allows everything it names on every resource"
 
 
 no_wildcard_iam = _policy(
     "no-wildcard-iam",
-    "No IAM policy allows '*' or 'service:*' actions on every resource.",
+    "No IAM policy allows '*' or 'service:*' actions on every resource, nor attaches an AWS admin policy.",
     {
         IAM_POLICY: _policy_document,
         IAM_ROLE_POLICY: _policy_document,
         IAM_USER_POLICY: _policy_document,
         IAM_GROUP_POLICY: _policy_document,
-        IAM_ROLE: _role_inline_policies,
+        IAM_ROLE: _role_policies,
+        **{attachment: _managed_policy for attachment in IAM_ATTACHMENTS},
     },
 )
 

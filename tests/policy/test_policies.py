@@ -361,6 +361,22 @@ CASES = [
         "allows 's3:*' on every resource",
     ),
     Case(
+        policies.no_wildcard_iam,
+        policies.IAM_ROLE_POLICY,
+        HOST_POLICY,
+        "policy",
+        json.dumps({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+        "allows 'NotAction' on every resource",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "shop-prod-web-role", "policyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        "policyArn",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "attaches arn:aws:iam::aws:policy/AdministratorAccess",
+    ),
+    Case(
         policies.imdsv2_required,
         policies.LAUNCH_TEMPLATE,
         TEMPLATE,
