@@ -89,6 +89,7 @@ class RegisteredResource:
     # Resource options the engine (and the policy pack) sees.
     protect: bool = False
     retain_on_delete: bool = False
+    # The URNs or former names (aliases) this resource was known by.
     aliases: tuple[str, ...] = ()
 
 
@@ -249,7 +250,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
-                    aliases=tuple(str(alias) for alias in request.aliases),
+                    # An alias by URN, or by the name it had (the parts that changed).
+                    aliases=tuple(alias.urn or alias.spec.name for alias in request.aliases),
                 )
             )
         return response

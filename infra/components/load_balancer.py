@@ -104,9 +104,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     zone_id=settings.hosted_zone_id,
                     name=settings.domain_name,
                     type="A",
-                    aliases=[
-                        {"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}
-                    ],
+                    aliases=[{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}],
                     opts=child,
                 )
         else:

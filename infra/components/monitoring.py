@@ -47,7 +47,7 @@ class Monitoring(pulumi.ComponentResource):
         subscribers = [("email", address) for address in args.settings.alarm_emails] + [
             ("https", url) for url in args.settings.alarm_https_endpoints
         ]
-        for protocol, endpoint in subscribers:
+        for number, (protocol, endpoint) in enumerate(subscribers):
             aws.sns.TopicSubscription(
                 # Named by the endpoint, so adding or removing one leaves the others untouched.
                 f"{name}-alarms-{protocol}-{hashlib.sha256(endpoint.encode()).hexdigest()[:8]}",
@@ -56,7 +56,13 @@ class Monitoring(pulumi.ComponentResource):
                 endpoint=endpoint,
                 # An HTTPS endpoint confirms by itself (a paging service does); email waits for a click.
                 endpoint_auto_confirms=protocol == "https",
-                opts=child,
+                # The one address the former ``alarmEmail`` setting subscribed keeps its subscription.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    aliases=[pulumi.Alias(name=f"{name}-alarms-email")]
+                    if number == 0 and protocol == "email"
+                    else None,
+                ),
             )
         self._topic = topic
         self.alarm_names = []

@@ -109,6 +109,15 @@ def test_dev_can_be_destroyed_whole(stack_runs, type_token):
     assert not resource.protect, resource.urn
 
 
+def test_protection_follows_the_tier_not_the_stack_name():
+    values = _with("staging", "loadBalancer", domainName="shop-staging.example.com")
+    values["shopstack:monitoring"] = {**values["shopstack:monitoring"], "alarmEmails": ["oncall@example.com"]}
+    values["shopstack:tier"] = "production"
+    run = offline.run("staging", values)
+    assert run.one("aws:rds/instance:Instance").protect
+    assert run.outputs[StackOutput.SHOP_URL] == "https://shop-staging.example.com"
+
+
 def _readable_secrets(run, role: str) -> set[str]:
     policy = run.one("aws:iam/rolePolicy:RolePolicy", f"shop-{run.stack}-{role}-app")
     (statement,) = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "ReadShopSecrets"]

@@ -174,3 +174,11 @@ def test_dashboard_covers_the_shop(watched):
         "Redis memory %",
         "Jobs waiting",
     ], dashboard.urn
+
+
+def test_the_first_address_keeps_the_subscription_the_former_single_email_setting_made():
+    run = monitoring(alarm_emails=("oncall@example.com", "b@example.com"))
+    (first,) = [s for s in run.of_type(SUBSCRIPTION) if s.inputs["endpoint"] == "oncall@example.com"]
+    assert first.aliases == ("shop-test-alarms-email",), first.urn
+    (second,) = [s for s in run.of_type(SUBSCRIPTION) if s.inputs["endpoint"] == "b@example.com"]
+    assert not second.aliases, second.urn
