@@ -75,10 +75,10 @@ Check = Callable[[Mapping[str, Any]], Iterable[str]]
 
 
 def is_production(stack_tags: Mapping[str, str], props: Mapping[str, Any]) -> bool:
-    """Whether the production rules apply: the stack's ``shopstack:tier`` tag (set in Pulumi
-    Cloud, where operators cannot drop it from one update) or the resource's own tier tag, which
-    the program stamps from ``shopstack:tier`` in the stack file, says production. Either is
-    enough, so a resource cannot opt out by its tag, nor a stack by its name."""
+    """Whether the production rules apply: the stack's ``shopstack:tier`` tag (set once on the
+    stack in Pulumi Cloud, outside any program or stack file) or the resource's own tier tag,
+    which the program stamps from ``shopstack:tier`` in the stack file, says production. Either
+    is enough, so a resource cannot opt out by its tag, nor a stack by its name."""
     tier = Tier.PRODUCTION.value
     return stack_tags.get(TIER) == tier or tag_map(props).get(TIER) == tier
 
