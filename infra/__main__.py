@@ -29,8 +29,11 @@ from infra.outputs import StackOutput
 from infra.tags import HostRole, host_selector, stack_tags
 
 config = stack_config.load()
-tags = stack_tags(config.project, config.stack)
+tags = stack_tags(config.project, config.stack, config.tier)
 prefix = f"shop-{config.stack}"
+# What holds the shop's data and images cannot be deleted by an update or a destroy in production
+# until someone unprotects it on purpose (`pulumi state unprotect`).
+stateful = pulumi.ResourceOptions(protect=config.production)
 
 zones = aws.get_availability_zones(
     state="available",
@@ -44,7 +47,7 @@ network = Network(
 firewall = Firewall(f"{prefix}-sg", FirewallArgs(vpc_id=network.vpc_id, tags=tags))
 groups = firewall.group_ids
 
-registry = Registry(prefix, RegistryArgs(config.registry, tags=tags))
+registry = Registry(prefix, RegistryArgs(config.registry, tags=tags), opts=stateful)
 secrets = Secrets(
     prefix,
     SecretsArgs(
@@ -60,8 +63,10 @@ database = Database(
         config.database,
         subnet_ids=network.private_subnet_ids,
         security_group_id=groups[Tier.DATABASE],
+        log_retention_days=config.monitoring.log_retention_days,
         tags=tags,
     ),
+    opts=stateful,
 )
 cache = Cache(
     f"{prefix}-cache",
@@ -72,6 +77,7 @@ cache = Cache(
         auth_token=config.credentials.cache_auth_token,
         tags=tags,
     ),
+    opts=stateful,
 )
 broker = Broker(
     f"{prefix}-mq",
@@ -81,8 +87,10 @@ broker = Broker(
         security_group_id=groups[Tier.BROKER],
         password=config.credentials.broker_password,
         log_retention_days=config.monitoring.log_retention_days,
+        region=config.region,
         tags=tags,
     ),
+    opts=stateful,
 )
 load_balancer = LoadBalancer(
     f"{prefix}-lb",
@@ -96,12 +104,13 @@ load_balancer = LoadBalancer(
 )
 
 image_id = debian_image_id(config.host_image_id)
-host_secrets = [
-    secrets.app_secret_arn,
-    secrets.cache_auth_secret_arn,
-    secrets.broker_secret_arn,
-    database.secret_arn,
-]
+# The secrets each role's hosts read: the web hosts sign sessions and check payment webhooks
+# (the app secret); both roles reach Redis and the broker. No host reads the database master
+# secret: the playbooks fetch it from the controller.
+secrets_read_by = {
+    HostRole.WEB: [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
+    HostRole.WORKER: [secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
+}
 hosts = {
     role: HostGroup(
         f"{prefix}-{role}",
@@ -111,7 +120,7 @@ hosts = {
             image_id=image_id,
             subnet_ids=network.private_subnet_ids,
             security_group_id=groups[Tier(str(role))],
-            secret_arns=host_secrets,
+            secret_arns=secrets_read_by[role],
             repository_arn=registry.repository_arn,
             target_group_arns=[load_balancer.target_group_arn] if role is HostRole.WEB else [],
             tags=tags,

@@ -13,6 +13,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import pulumi
 
+from infra.tags import Tier
+
 NAMESPACE = "shopstack"
 
 
@@ -51,10 +53,13 @@ class LoadBalancerSettings:
     deregistration_delay_seconds: int
     # Refuse to delete the load balancer until this is switched off.
     deletion_protection: bool
-    # ACM certificate for the HTTPS listener; without one the shop is served over plain HTTP.
-    certificate_arn: str | None = None
-    # Host name shoppers use, a CNAME to the load balancer; the ``shop_url`` output uses it.
+    # Host name shoppers use. With one, the program requests an ACM certificate for it, serves
+    # HTTPS on 443 and redirects 80 there; without one (dev), port 80 serves the shop. Required
+    # in production.
     domain_name: str | None = None
+    # Route 53 hosted zone of ``domain_name``: the program writes the certificate's DNS validation
+    # record and an alias to the load balancer there. Without it, create both by hand (see README).
+    hosted_zone_id: str | None = None
     # TLS 1.3 and 1.2 only, forward-secret ciphers.
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     # Seconds an idle client connection stays open.
@@ -167,8 +172,11 @@ class AlarmThresholds:
 class MonitoringSettings:
     # Days CloudWatch keeps the hosts' and services' logs.
     log_retention_days: int
-    # Address subscribed to the alarm topic (confirm the email AWS sends); empty for none.
-    alarm_email: str | None = None
+    # Addresses subscribed to the alarm topic (each confirms the email AWS sends). Production
+    # needs at least one subscriber, here or in ``alarm_https_endpoints``.
+    alarm_emails: tuple[str, ...] = ()
+    # HTTPS endpoints (a paging service's SNS integration URL) subscribed to the alarm topic.
+    alarm_https_endpoints: tuple[str, ...] = ()
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
@@ -186,6 +194,8 @@ class Credentials:
 class StackConfig:
     project: str
     stack: str
+    # What the stack is for; ``production`` holds it to the policy pack's production rules.
+    tier: Tier
     region: str
     network: NetworkSettings
     web: HostGroupSettings
@@ -200,6 +210,10 @@ class StackConfig:
     credentials: Credentials
     # A pinned host image; unset means the newest official Debian 12 image at preview time.
     host_image_id: str | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.tier is Tier.PRODUCTION
 
 
 _Settings = TypeVar("_Settings")
@@ -221,6 +235,8 @@ def parse_section(section: str, raw: dict[str, Any], cls: type[_Settings]) -> _S
         nested = hints[name]
         if dataclasses.is_dataclass(nested) and isinstance(value, dict):
             value = parse_section(f"{section}.{key}", value, nested)  # type: ignore[arg-type]
+        if isinstance(value, list):
+            value = tuple(value)
         values[name] = value
     try:
         return cls(**values)
@@ -238,6 +254,12 @@ def _validate(config: StackConfig) -> None:
         raise ValueError(f"{NAMESPACE}:cache.automaticFailover needs at least 2 nodes")
     if config.database.max_allocated_storage_gb < config.database.allocated_storage_gb:
         raise ValueError(f"{NAMESPACE}:database.maxAllocatedStorageGb is below allocatedStorageGb")
+    if config.production and not config.load_balancer.domain_name:
+        raise ValueError(f"{NAMESPACE}:loadBalancer.domainName is required in production (HTTPS)")
+    if config.production and not (config.monitoring.alarm_emails or config.monitoring.alarm_https_endpoints):
+        raise ValueError(f"{NAMESPACE}:monitoring.alarmEmails or alarmHttpsEndpoints must name on-call in production")
+    if config.production and not config.database.final_snapshot:
+        raise ValueError(f"{NAMESPACE}:database.finalSnapshot must be true in production")
 
 
 def load() -> StackConfig:
@@ -251,6 +273,7 @@ def load() -> StackConfig:
     config = StackConfig(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
+        tier=Tier(shop.require("tier")),
         region=aws.require("region"),
         network=section("network", NetworkSettings),
         web=section("web", HostGroupSettings),

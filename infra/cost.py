@@ -57,7 +57,7 @@ def estimate(run: offline.StackRun, pricing: Mapping[str, Any] | None = None) ->
             + volume_gb * prices["ebs_gp3_gb_month"]
             + (prices["ec2_detailed_monitoring_month"] if template["monitoring"]["enabled"] else 0)
         )
-        items.append(LineItem("EC2", f"{group.inputs['name']}: {count} × {kind}", monthly))
+        items.append(LineItem("EC2", f"{group.name.removesuffix('-group')}: {count} × {kind}", monthly))
 
     nat = len(run.of_type("aws:ec2/natGateway:NatGateway"))
     items.append(

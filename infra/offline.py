@@ -9,6 +9,7 @@ checks are all computed from such runs.
 
 import asyncio
 import contextvars
+import hashlib
 import importlib
 import json
 import re
@@ -51,8 +52,8 @@ DEBIAN_IMAGE = {
 
 # The provider modules the program uses.
 PROVIDER_MODULES = (
-    "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds", "s3",
-    "secretsmanager", "sns", "vpc",
+    "acm", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
+    "route53", "s3", "secretsmanager", "sns", "vpc",
 )  # fmt: skip
 
 
@@ -83,6 +84,13 @@ class RegisteredResource:
     # The inputs plus what the mocked cloud returned (ids, ARNs, endpoints).
     state: dict[str, Any]
     dependencies: tuple[str, ...] = ()
+    # Input property -> the URNs its value came from (how a policy relates resources in a preview).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Resource options the engine (and the policy pack) sees.
+    protect: bool = False
+    retain_on_delete: bool = False
+    # The URNs or former names (aliases) this resource was known by.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -146,7 +154,11 @@ class ShopMocks(pulumi.runtime.Mocks):
             return "", {}
         module, type_name = args.typ.split(":")[1].split("/")[0], args.typ.split(":")[-1]
         inputs = dict(args.inputs)
-        name = inputs.get("name") or args.name
+        # Where the program leaves the physical name to Pulumi (or gives a prefix), the engine
+        # adds a random suffix; offline it is derived from the logical name, so runs repeat.
+        suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
+        name = f"{inputs['namePrefix']}{suffix}" if inputs.get("namePrefix") else inputs.get("name") or args.name
+        physical_id = f"{type_name.lower()}-{args.name}"
         region, account = self.region, ACCOUNT
         secrets_arn = f"arn:aws:secretsmanager:{region}:{account}:secret"
         state: dict[str, Any] = {
@@ -183,8 +195,25 @@ class ShopMocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             state["primaryEndpointAddress"] = f"master.{name}.c0ffee.use1.cache.amazonaws.com"
         elif args.typ == "aws:mq/broker:Broker":
-            host = f"b-{name}.mq.{region}.on.aws"
+            physical_id = f"b-{hashlib.sha256(args.name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000"
+            state["brokerName"] = inputs.get("brokerName") or f"{args.name}-{suffix}"
+            host = f"{physical_id}.mq.{region}.on.aws"
             state["instances"] = [{"endpoints": [f"amqps://{host}:5671"], "consoleUrl": f"https://{host}"}]
+        elif args.typ == "random:index/randomId:RandomId":
+            state["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(inputs["byteLength"])]
+        elif args.typ == "aws:acm/certificate:Certificate":
+            domain = inputs["domainName"]
+            state["arn"] = f"arn:aws:acm:{region}:{account}:certificate/{suffix}"
+            state["domainValidationOptions"] = [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{suffix}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{suffix}.acm-validations.aws.",
+                }
+            ]
+        elif args.typ == "aws:route53/record:Record":
+            state["fqdn"] = str(inputs["name"]).rstrip(".")
         elif args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"
         elif args.typ == "aws:sns/topic:Topic":
@@ -193,7 +222,7 @@ class ShopMocks(pulumi.runtime.Mocks):
             state["arn"] = f"{secrets_arn}:{name}-AbCdEf"
         elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
-        return f"{type_name.lower()}-{args.name}", state
+        return physical_id, state
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -218,6 +247,11 @@ class RecordingMonitor(mocks.MockMonitor):
                     inputs=rpc.deserialize_properties(request.object),
                     state=dict(registered.state) if registered else {},
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    # An alias by URN, or by the name it had (the parts that changed).
+                    aliases=tuple(alias.urn or alias.spec.name for alias in request.aliases),
                 )
             )
         return response

@@ -35,7 +35,9 @@ class StackOutput(StrEnum):
 DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.REGION: "AWS region of every resource in the stack.",
     StackOutput.STACK: ("Stack name (`dev`, `staging`, `prod`); the value of the `shopstack:stack` tag."),
-    StackOutput.SHOP_URL: "The shop's public base URL (https when a certificate is configured).",
+    StackOutput.SHOP_URL: (
+        "The shop's public base URL: `https://<domainName>` when a domain is configured, else plain http."
+    ),
     StackOutput.LOAD_BALANCER_DNS_NAME: ("DNS name of the application load balancer; point a CNAME here."),
     StackOutput.REGISTRY_URL: ("ECR repository URL the pipeline pushes the app image to and hosts pull from."),
     StackOutput.DATABASE_ENDPOINT: "PostgreSQL host name (TLS required).",

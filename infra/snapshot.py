@@ -57,6 +57,8 @@ def _plain(value: Any) -> Any:
 
 def _properties(resource: offline.RegisteredResource) -> dict[str, Any]:
     properties = dict(resource.inputs)
+    # A dynamic resource's serialised provider: code, not configuration.
+    properties.pop("__provider", None)
     tags = properties.get("tags")
     if isinstance(tags, dict):
         # The stack-wide tags are the same everywhere (the policy pack checks them); keep the rest.

@@ -11,10 +11,21 @@ PROJECT = "Project"
 ENVIRONMENT = "Environment"
 MANAGED_BY = "ManagedBy"
 STACK = "shopstack:stack"
+# The stack's tier (``Tier``): the policy pack holds production to its rules by this tag, on the
+# resources and on the stack itself (a Pulumi Cloud stack tag), never by the stack's name.
+TIER = "shopstack:tier"
 ROLE = "shopstack:role"
 NAME = "Name"
 
-REQUIRED_TAG_KEYS: tuple[str, ...] = (PROJECT, ENVIRONMENT, MANAGED_BY, STACK)
+REQUIRED_TAG_KEYS: tuple[str, ...] = (PROJECT, ENVIRONMENT, MANAGED_BY, STACK, TIER)
+
+
+class Tier(StrEnum):
+    """What a stack is for; ``shopstack:tier`` in each stack file."""
+
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
 
 
 class HostRole(StrEnum):
@@ -24,9 +35,9 @@ class HostRole(StrEnum):
     WORKER = "worker"
 
 
-def stack_tags(project: str, stack: str) -> dict[str, str]:
+def stack_tags(project: str, stack: str, tier: Tier) -> dict[str, str]:
     """The tags every resource in a stack carries."""
-    return {PROJECT: project, ENVIRONMENT: stack, MANAGED_BY: "pulumi", STACK: stack}
+    return {PROJECT: project, ENVIRONMENT: stack, MANAGED_BY: "pulumi", STACK: stack, TIER: str(tier)}
 
 
 def resource_tags(base: Mapping[str, str], name: str, role: HostRole | None = None) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.log_retention import LogRetention
 from infra.config import BrokerSettings
 from infra.tags import resource_tags
 
@@ -18,31 +19,26 @@ class BrokerArgs:
     # The shop user's password; the same value the Secrets component stores.
     password: pulumi.Input[str]
     log_retention_days: int
+    # Region of the broker and its log group.
+    region: str
     tags: Mapping[str, str]
 
 
 class Broker(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     broker_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: BrokerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shopstack:queue:Broker", name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        broker_name = f"{name}-rabbitmq"
-        # Amazon MQ writes to this group; creating it first gives it a retention period.
-        aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/amazonmq/broker/{broker_name}/general",
-            retention_in_days=args.log_retention_days,
-            tags=resource_tags(args.tags, f"{name}-logs"),
-            opts=child,
-        )
         # A single-instance broker lives in one subnet; a cluster spreads over all of them.
         subnets = list(args.subnet_ids) if settings.clustered else list(args.subnet_ids)[:1]
+        # No broker_name: Pulumi names it uniquely, so a replacement or a rebuilt stack never
+        # collides with a broker of the same name still being deleted.
         broker = aws.mq.Broker(
             f"{name}-rabbitmq",
-            broker_name=broker_name,
             engine_type="RabbitMQ",
             engine_version=settings.engine_version,
             host_instance_type=settings.instance_type,
@@ -60,9 +56,22 @@ class Broker(pulumi.ComponentResource):
             },
             logs={"general": True},
             users=[{"username": settings.username, "password": args.password}],
-            tags=resource_tags(args.tags, broker_name),
+            tags=resource_tags(args.tags, f"{name}-rabbitmq"),
             opts=child,
         )
+        # Amazon MQ writes the general log to a group named by the broker's id, which it creates
+        # itself while the broker boots; this gives that group a retention instead of forever.
+        logs = LogRetention(
+            f"{name}-logs",
+            log_group_name=pulumi.Output.concat("/aws/amazonmq/broker/", broker.id, "/general"),
+            retention_in_days=args.log_retention_days,
+            region=args.region,
+            tags=resource_tags(args.tags, f"{name}-logs"),
+            opts=child,
+        )
+        self.log_group_name = logs.log_group_name
         self.endpoint = broker.instances.apply(lambda instances: instances[0].endpoints[0])
         self.broker_name = broker.broker_name
-        self.register_outputs({"endpoint": self.endpoint, "broker_name": self.broker_name})
+        self.register_outputs(
+            {"endpoint": self.endpoint, "broker_name": self.broker_name, "log_group_name": self.log_group_name}
+        )

@@ -49,6 +49,8 @@ class Cache(pulumi.ComponentResource):
             security_group_ids=[args.security_group_id],
             at_rest_encryption_enabled=True,
             transit_encryption_enabled=True,
+            # TLS only; "preferred" would still accept plaintext clients.
+            transit_encryption_mode="required",
             auth_token=args.auth_token,
             automatic_failover_enabled=settings.automatic_failover,
             multi_az_enabled=settings.automatic_failover,

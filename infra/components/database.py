@@ -1,10 +1,17 @@
-"""The shop's PostgreSQL: RDS in the private subnets, encrypted, its password kept by RDS."""
+"""The shop's PostgreSQL: RDS in the private subnets, encrypted, its password kept by RDS.
+
+The instance identifier is chosen here, unique per incarnation (a random suffix), because three
+things are named from it before or after the instance exists: the log groups RDS exports to
+(``/aws/rds/instance/<identifier>/<log>``, created first so they carry a retention), and the final
+snapshot a delete leaves, which must not collide with the one a previous incarnation left.
+"""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra.config import DatabaseSettings
 from infra.tags import resource_tags
@@ -15,7 +22,13 @@ class DatabaseArgs:
     settings: DatabaseSettings
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
+    # Days CloudWatch keeps the logs the instance exports.
+    log_retention_days: int
     tags: Mapping[str, str]
+
+
+# The PostgreSQL logs RDS exports to CloudWatch, one log group each.
+EXPORTED_LOGS = ("postgresql", "upgrade")
 
 
 class Database(pulumi.ComponentResource):
@@ -24,6 +37,7 @@ class Database(pulumi.ComponentResource):
     database_name: str
     secret_arn: pulumi.Output[str]
     instance_id: pulumi.Output[str]
+    log_group_names: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shopstack:database:Database", name, None, opts)
@@ -50,8 +64,21 @@ class Database(pulumi.ComponentResource):
             tags=resource_tags(args.tags, f"{name}-params"),
             opts=child,
         )
+        suffix = random.RandomId(f"{name}-suffix", byte_length=4, opts=child)
+        identifier = pulumi.Output.concat(name, "-", suffix.hex)
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{log}-logs",
+                name=pulumi.Output.concat("/aws/rds/instance/", identifier, "/", log),
+                retention_in_days=args.log_retention_days,
+                tags=resource_tags(args.tags, f"{name}-{log}-logs"),
+                opts=child,
+            )
+            for log in EXPORTED_LOGS
+        ]
         instance = aws.rds.Instance(
             f"{name}-postgres",
+            identifier=identifier,
             engine="postgres",
             engine_version=settings.engine_version,
             instance_class=settings.instance_class,
@@ -74,19 +101,21 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=settings.deletion_protection,
             skip_final_snapshot=not settings.final_snapshot,
-            final_snapshot_identifier=f"{name}-final" if settings.final_snapshot else None,
+            final_snapshot_identifier=pulumi.Output.concat(identifier, "-final") if settings.final_snapshot else None,
             auto_minor_version_upgrade=True,
             apply_immediately=settings.apply_immediately,
             performance_insights_enabled=settings.performance_insights,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
             tags=resource_tags(args.tags, f"{name}-postgres"),
-            opts=child,
+            # The groups exist, with their retention, before RDS first writes to them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
         )
         self.endpoint = instance.address
         self.port = instance.port
         self.database_name = settings.database_name
         self.secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
         self.instance_id = instance.identifier
+        self.log_group_names = [group.name for group in log_groups]
         self.register_outputs(
             {
                 "endpoint": self.endpoint,

@@ -178,7 +178,8 @@ class HostGroup(pulumi.ComponentResource):
         group_tags = tags(name)
         group = aws.autoscaling.Group(
             f"{name}-group",
-            name=name,
+            # A prefix: replacing the group creates the new one before deleting the old.
+            name_prefix=f"{name}-",
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             vpc_zone_identifiers=args.subnet_ids,
             min_size=settings.min_size,

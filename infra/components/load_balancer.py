@@ -1,10 +1,11 @@
 """The shop's front door: an application load balancer in the public subnets.
 
-With a certificate configured, port 80 redirects to HTTPS and port 443 forwards to the web hosts;
-without one (a fresh dev stack), port 80 forwards directly.
+With a domain configured, the program requests an ACM certificate for it (validated through DNS,
+in Route 53 when the zone is given), port 443 serves HTTPS and port 80 only redirects there;
+without one (dev), port 80 forwards directly.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -74,13 +75,14 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         forward = [{"type": "forward", "target_group_arn": web.arn}]
 
-        if settings.certificate_arn:
+        if settings.domain_name:
+            certificate_arn = self._certificate(name, settings, tags)
             aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=balancer.arn,
                 port=HTTPS,
                 protocol="HTTPS",
-                certificate_arn=settings.certificate_arn,
+                certificate_arn=certificate_arn,
                 ssl_policy=settings.ssl_policy,
                 default_actions=forward,
                 tags=tags(f"{name}-https"),
@@ -96,6 +98,15 @@ class LoadBalancer(pulumi.ComponentResource):
                     },
                 }
             ]
+            if settings.hosted_zone_id:
+                aws.route53.Record(
+                    f"{name}-alias",
+                    zone_id=settings.hosted_zone_id,
+                    name=settings.domain_name,
+                    type="A",
+                    aliases=[{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}],
+                    opts=child,
+                )
         else:
             plain_http_action = forward
         aws.lb.Listener(
@@ -108,10 +119,46 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
-        scheme = "https" if settings.certificate_arn else "http"
+        scheme = "https" if settings.domain_name else "http"
         self.dns_name = balancer.dns_name
         self.url = pulumi.Output.concat(scheme, "://", settings.domain_name or balancer.dns_name)
         self.target_group_arn = web.arn
         self.arn_suffix = balancer.arn_suffix
         self.target_group_arn_suffix = web.arn_suffix
         self.register_outputs({"dns_name": self.dns_name, "url": self.url, "target_group_arn": self.target_group_arn})
+
+    def _certificate(
+        self, name: str, settings: LoadBalancerSettings, tags: Callable[[str], dict[str, str]]
+    ) -> pulumi.Output[str]:
+        """An ACM certificate for the domain; its ARN resolves once ACM has validated it."""
+        child = pulumi.ResourceOptions(parent=self)
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=settings.domain_name,
+            validation_method="DNS",
+            tags=tags(f"{name}-certificate"),
+            opts=child,
+        )
+        record_fqdns: list[pulumi.Input[str]] = []
+        if settings.hosted_zone_id:
+            # One domain, so one validation record; its name and value come from ACM.
+            validation = certificate.domain_validation_options[0]
+            record = aws.route53.Record(
+                f"{name}-certificate-validation",
+                zone_id=settings.hosted_zone_id,
+                name=validation.resource_record_name,
+                type=validation.resource_record_type,
+                records=[validation.resource_record_value],
+                ttl=300,
+                allow_overwrite=True,
+                opts=child,
+            )
+            record_fqdns.append(record.fqdn)
+        # Without a zone, this waits (up to 75 minutes) for someone to create the record ACM asks for.
+        validated = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=record_fqdns,
+            opts=child,
+        )
+        return validated.certificate_arn

@@ -1,5 +1,6 @@
 """CloudWatch alarms on everything the shop depends on, one SNS topic for them, one dashboard."""
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,13 +44,25 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         topic = aws.sns.Topic(f"{name}-alarms", tags=resource_tags(args.tags, f"{name}-alarms"), opts=child)
-        if args.settings.alarm_email:
+        subscribers = [("email", address) for address in args.settings.alarm_emails] + [
+            ("https", url) for url in args.settings.alarm_https_endpoints
+        ]
+        for number, (protocol, endpoint) in enumerate(subscribers):
             aws.sns.TopicSubscription(
-                f"{name}-alarms-email",
+                # Named by the endpoint, so adding or removing one leaves the others untouched.
+                f"{name}-alarms-{protocol}-{hashlib.sha256(endpoint.encode()).hexdigest()[:8]}",
                 topic=topic.arn,
-                protocol="email",
-                endpoint=args.settings.alarm_email,
-                opts=child,
+                protocol=protocol,
+                endpoint=endpoint,
+                # An HTTPS endpoint confirms by itself (a paging service does); email waits for a click.
+                endpoint_auto_confirms=protocol == "https",
+                # The one address the former ``alarmEmail`` setting subscribed keeps its subscription.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    aliases=[pulumi.Alias(name=f"{name}-alarms-email")]
+                    if number == 0 and protocol == "email"
+                    else None,
+                ),
             )
         self._topic = topic
         self.alarm_names = []

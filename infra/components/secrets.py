@@ -34,7 +34,9 @@ class Secrets(pulumi.ComponentResource):
         def secret(suffix: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
             entry = aws.secretsmanager.Secret(
                 f"{name}-{suffix}",
-                name=f"shopstack/{name}/{suffix}",
+                # A prefix, not a name: a deleted secret keeps its name for the recovery window,
+                # so a fixed name would block rebuilding the stack or replacing the secret.
+                name_prefix=f"shopstack/{name}/{suffix}-",
                 description=description,
                 recovery_window_in_days=args.settings.recovery_window_days,
                 tags=resource_tags(args.tags, f"{name}-{suffix}"),

@@ -22,6 +22,7 @@ from pulumi_policy import (
 
 from infra import offline
 from infra.policy.policies import POLICIES
+from infra.tags import TIER
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class Violation:
         return f"[{self.policy}] {self.message}\n    {self.urn}"
 
 
-def _options(parent: str = "") -> PolicyResourceOptions:
+def _options(parent: str = "", protect: bool = False) -> PolicyResourceOptions:
     return PolicyResourceOptions(
-        protect=False,
+        protect=protect,
         ignore_changes=[],
         delete_before_replace=None,
         aliases=[],
@@ -46,11 +47,26 @@ def _options(parent: str = "") -> PolicyResourceOptions:
     )
 
 
+def stack_tags_of(run: offline.StackRun) -> dict[str, str]:
+    """The stack tags an operator sets in Pulumi Cloud (``pulumi stack tag set``), as the stack
+    file declares them: the tier."""
+    tier = run.config.get("shopstack:tier")
+    return {TIER: tier} if tier else {}
+
+
 def resource_args(
-    resource_type: str, props: dict[str, Any], urn: str, name: str, parent: str = ""
+    resource_type: str,
+    props: dict[str, Any],
+    urn: str,
+    name: str,
+    parent: str = "",
+    protect: bool = False,
+    stack_tags: dict[str, str] | None = None,
 ) -> ResourceValidationArgs:
     """What the engine hands a resource policy for one resource."""
-    return ResourceValidationArgs(resource_type, props, urn, name, _options(parent), None)
+    return ResourceValidationArgs(
+        resource_type, props, urn, name, _options(parent, protect), None, stack_tags=stack_tags or {}
+    )
 
 
 def validate_resource(policy: ResourceValidationPolicy, args: ResourceValidationArgs) -> list[str]:
@@ -62,14 +78,24 @@ def validate_resource(policy: ResourceValidationPolicy, args: ResourceValidation
     return messages
 
 
-def validate_stack(policy: StackValidationPolicy, resources: list[offline.RegisteredResource]) -> list[tuple[str, str]]:
+def validate_stack(
+    policy: StackValidationPolicy,
+    resources: list[offline.RegisteredResource],
+    stack_tags: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
     """The ``(message, urn)`` pairs ``policy`` reports for a whole stack."""
-    policy_resources = [
-        PolicyResource(r.type, r.state, r.urn, r.name, _options(r.parent), None, None, [], {}) for r in resources
-    ]
+    by_urn = {
+        r.urn: PolicyResource(r.type, r.state, r.urn, r.name, _options(r.parent, r.protect), None, None, [], {})
+        for r in resources
+    }
+    for r in resources:
+        by_urn[r.urn].dependencies = [by_urn[urn] for urn in r.dependencies if urn in by_urn]
+        by_urn[r.urn].property_dependencies = {
+            key: [by_urn[urn] for urn in urns if urn in by_urn] for key, urns in r.property_dependencies.items()
+        }
     found: list[tuple[str, str]] = []
     policy.validate(
-        StackValidationArgs(policy_resources),
+        StackValidationArgs(list(by_urn.values()), stack_tags=stack_tags or {}),
         lambda message, urn=None: found.append((message, urn or "")),
     )
     return found
@@ -78,18 +104,28 @@ def validate_stack(policy: StackValidationPolicy, resources: list[offline.Regist
 def check(run: offline.StackRun) -> list[Violation]:
     """Every violation of the policy pack in ``run``."""
     violations: list[Violation] = []
+    stack_tags = stack_tags_of(run)
     for policy in POLICIES:
         if isinstance(policy, ResourceValidationPolicy):
             for resource in run.resources:
                 if not resource.custom:
                     continue
-                args = resource_args(resource.type, resource.inputs, resource.urn, resource.name, resource.parent)
+                args = resource_args(
+                    resource.type,
+                    resource.inputs,
+                    resource.urn,
+                    resource.name,
+                    resource.parent,
+                    protect=resource.protect,
+                    stack_tags=stack_tags,
+                )
                 violations.extend(
                     Violation(policy.name, resource.urn, message) for message in validate_resource(policy, args)
                 )
         elif isinstance(policy, StackValidationPolicy):
             violations.extend(
-                Violation(policy.name, urn, message) for message, urn in validate_stack(policy, run.resources)
+                Violation(policy.name, urn, message)
+                for message, urn in validate_stack(policy, run.resources, stack_tags)
             )
     return violations
 

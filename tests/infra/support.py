@@ -8,9 +8,9 @@ import yaml
 from pulumi.runtime import rpc
 
 from infra import config, offline
-from infra.tags import stack_tags
+from infra.tags import Tier, stack_tags
 
-TAGS = stack_tags("shopstack", "test")
+TAGS = stack_tags("shopstack", "test", Tier.DEVELOPMENT)
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
 
 _Settings = TypeVar("_Settings")

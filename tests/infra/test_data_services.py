@@ -12,11 +12,15 @@ REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
 MQ = "aws:mq/broker:Broker"
 
 
-def database(stack="prod", **changes):
+def database(stack="prod", protect=False, **changes):
     db_settings = settings(stack, "database", DatabaseSettings, **changes)
 
     def program():
-        db = Database("shop-test-db", DatabaseArgs(db_settings, SUBNETS, "sg-db", TAGS))
+        db = Database(
+            "shop-test-db",
+            DatabaseArgs(db_settings, SUBNETS, "sg-db", log_retention_days=7, tags=TAGS),
+            opts=pulumi.ResourceOptions(protect=protect),
+        )
         return pulumi.Output.all(db.endpoint, db.port, db.secret_arn)
 
     return build(program)
@@ -41,7 +45,7 @@ def broker(stack="prod", **changes):
     def program():
         mq = Broker(
             "shop-test-mq",
-            BrokerArgs(broker_settings, SUBNETS, "sg-mq", pulumi.Output.secret("password-0123"), 7, TAGS),
+            BrokerArgs(broker_settings, SUBNETS, "sg-mq", pulumi.Output.secret("password-0123"), 7, "us-east-1", TAGS),
         )
         return pulumi.Output.all(mq.endpoint)
 
@@ -76,9 +80,34 @@ def test_database_resilience_follows_the_stack(stack, multi_az, protected, backu
 def test_deleting_the_database_leaves_a_final_snapshot_when_configured():
     kept = database("prod").one(RDS)
     assert kept.inputs["skipFinalSnapshot"] is False, kept.urn
-    assert kept.inputs["finalSnapshotIdentifier"] == "shop-test-db-final", kept.urn
     skipped = database("dev").one(RDS)
     assert skipped.inputs["skipFinalSnapshot"] is True, skipped.urn
+    assert "finalSnapshotIdentifier" not in skipped.inputs, skipped.urn
+
+
+def test_the_final_snapshot_is_named_after_this_incarnation_of_the_database():
+    run = database("prod")
+    instance, suffix = run.one(RDS), run.one("random:index/randomId:RandomId")
+    assert instance.inputs["identifier"] == f"shop-test-db-{suffix.state['hex']}", instance.urn
+    assert instance.inputs["finalSnapshotIdentifier"] == f"{instance.inputs['identifier']}-final", instance.urn
+
+
+def test_rds_exports_into_log_groups_that_exist_first_with_a_retention():
+    run = database("prod")
+    instance = run.one(RDS)
+    groups = {g.inputs["name"]: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    identifier = instance.inputs["identifier"]
+    expected = {f"/aws/rds/instance/{identifier}/{log}" for log in instance.inputs["enabledCloudwatchLogsExports"]}
+    assert set(groups) == expected, instance.urn
+    for group in groups.values():
+        assert group.inputs["retentionInDays"] == 7, group.urn
+        assert group.urn in instance.dependencies, f"{instance.urn} may write before {group.urn} exists"
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_the_database_carries_the_protection_it_is_given(protect):
+    instance = database("prod", protect=protect).one(RDS)
+    assert instance.protect is protect, instance.urn
 
 
 def test_database_exposes_endpoint_port_and_the_managed_secret():
@@ -91,6 +120,7 @@ def test_cache_encrypts_at_rest_and_in_transit_with_an_auth_token():
     group = cache().one(REDIS)
     assert group.inputs["atRestEncryptionEnabled"] is True, group.urn
     assert group.inputs["transitEncryptionEnabled"] is True, group.urn
+    assert group.inputs["transitEncryptionMode"] == "required", group.urn
     assert is_secret(group.inputs["authToken"]), f"{group.urn}: AUTH token must stay secret"
     assert group.inputs["authToken"]["value"] == "token-0123456789abcdef", group.urn
     assert group.inputs["securityGroupIds"] == ["sg-cache"], group.urn
@@ -134,7 +164,18 @@ def test_broker_endpoint_is_amqps():
     assert endpoint.startswith("amqps://") and endpoint.endswith(":5671")
 
 
-def test_broker_logs_are_kept_for_the_retention():
-    log_group = broker().one("aws:cloudwatch/logGroup:LogGroup")
-    assert log_group.inputs["name"] == "/aws/amazonmq/broker/shop-test-mq-rabbitmq/general", log_group.urn
-    assert log_group.inputs["retentionInDays"] == 7, log_group.urn
+def test_broker_logs_are_kept_in_the_group_amazon_mq_names_by_broker_id():
+    run = broker()
+    instance, retention = run.one(MQ), run.one("pulumi-python:dynamic:Resource", "shop-test-mq-logs")
+    assert instance.id.startswith("b-"), instance.urn
+    assert retention.inputs["log_group_name"] == f"/aws/amazonmq/broker/{instance.id}/general", retention.urn
+    assert retention.inputs["retention_in_days"] == 7, retention.urn
+
+
+def test_the_broker_creates_its_own_log_group_so_the_program_does_not():
+    assert not broker().of_type("aws:cloudwatch/logGroup:LogGroup")
+
+
+def test_the_broker_name_is_left_to_pulumi_so_a_replacement_cannot_collide():
+    instance = broker().one(MQ)
+    assert "brokerName" not in instance.inputs, instance.urn

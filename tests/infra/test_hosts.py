@@ -104,6 +104,12 @@ def test_workers_register_with_no_load_balancer():
     assert not group.inputs.get("targetGroupArns"), group.urn
 
 
+def test_group_name_is_a_prefix_so_a_replacement_group_can_exist_beside_the_old(web):
+    group = web.one(GROUP)
+    assert "name" not in group.inputs, group.urn
+    assert group.inputs["namePrefix"] == "shop-test-web-", group.urn
+
+
 def test_group_name_is_exposed_for_the_inventory():
     def program():
         hosts = HostGroup(
@@ -119,14 +125,11 @@ def test_group_name_is_exposed_for_the_inventory():
                 TAGS,
             ),
         )
+        return hosts.group_name
 
-        def check(args):
-            urn, name = args
-            assert name == "shop-test-web", f"{urn}: group name {name}"
-
-        return pulumi.Output.all(hosts.urn, hosts.group_name).apply(check)
-
-    build(program)
+    run = build(program)
+    assert run.outputs["checks"] == run.one(GROUP).state["name"]
+    assert run.outputs["checks"].startswith("shop-test-web-")
 
 
 def test_the_image_is_the_newest_official_debian_12():

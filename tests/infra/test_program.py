@@ -1,5 +1,7 @@
 """The whole program, run for each stack's real config file, with the policy pack applied."""
 
+import json
+
 import pytest
 
 from infra import config, offline
@@ -9,6 +11,7 @@ from infra.policy.check import check
 from infra.tags import REQUIRED_TAG_KEYS, ROLE, STACK, HostRole
 
 STACKS = offline.STACKS
+TIERS = {"dev": "development", "staging": "staging", "prod": "production"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -37,13 +40,12 @@ def test_host_selectors_match_the_tags_the_groups_stamp_on_hosts(stack_runs, sta
 def test_outputs_point_at_the_resources(stack_runs, stack):
     run, outputs = stack_runs[stack], stack_runs[stack].outputs
     assert outputs[StackOutput.STACK] == stack and outputs[StackOutput.REGION] == "us-east-1"
-    assert outputs[StackOutput.WEB_GROUP_NAME] == f"shop-{stack}-web"
-    assert outputs[StackOutput.WORKER_GROUP_NAME] == f"shop-{stack}-worker"
+    for key, role in ((StackOutput.WEB_GROUP_NAME, "web"), (StackOutput.WORKER_GROUP_NAME, "worker")):
+        assert outputs[key] == run.one("aws:autoscaling/group:Group", f"shop-{stack}-{role}-group").state["name"]
     assert outputs[StackOutput.REGISTRY_URL] == run.one("aws:ecr/repository:Repository").state["repositoryUrl"]
     assert outputs[StackOutput.DATABASE_PORT] == 5432 and outputs[StackOutput.DATABASE_NAME] == "shop"
     assert outputs[StackOutput.CACHE_PORT] == 6379
     assert outputs[StackOutput.BROKER_ENDPOINT].startswith("amqps://")
-    assert outputs[StackOutput.SHOP_URL] == f"http://{outputs[StackOutput.LOAD_BALANCER_DNS_NAME]}"
     secret_arns = {s.state["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
     for key in (StackOutput.APP_SECRET_ARN, StackOutput.CACHE_AUTH_SECRET_ARN, StackOutput.BROKER_SECRET_ARN):
         assert outputs[key] in secret_arns, key
@@ -69,7 +71,75 @@ def test_nothing_is_left_without_the_stack_tags(stack_runs, stack):
             "Environment": stack,
             "ManagedBy": "pulumi",
             "shopstack:stack": stack,
+            "shopstack:tier": TIERS[stack],
         }, resource.urn
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_a_stack_without_a_domain_serves_plain_http(stack_runs, stack):
+    outputs = stack_runs[stack].outputs
+    assert outputs[StackOutput.SHOP_URL] == f"http://{outputs[StackOutput.LOAD_BALANCER_DNS_NAME]}"
+
+
+def test_prod_serves_https_on_its_domain(stack_runs):
+    run = stack_runs["prod"]
+    domain = run.config["shopstack:loadBalancer"]["domainName"]
+    assert run.outputs[StackOutput.SHOP_URL] == f"https://{domain}"
+    assert run.one("aws:acm/certificate:Certificate").inputs["domainName"] == domain
+    assert {int(listener.inputs["port"]) for listener in run.of_type("aws:lb/listener:Listener")} == {80, 443}
+
+
+STATEFUL_TYPES = (
+    "aws:rds/instance:Instance",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:mq/broker:Broker",
+    "aws:ecr/repository:Repository",
+)
+
+
+@pytest.mark.parametrize("type_token", STATEFUL_TYPES)
+def test_prod_protects_what_holds_data(stack_runs, type_token):
+    resource = stack_runs["prod"].one(type_token)
+    assert resource.protect, resource.urn
+
+
+@pytest.mark.parametrize("type_token", STATEFUL_TYPES)
+def test_dev_can_be_destroyed_whole(stack_runs, type_token):
+    resource = stack_runs["dev"].one(type_token)
+    assert not resource.protect, resource.urn
+
+
+def test_protection_follows_the_tier_not_the_stack_name():
+    values = _with("staging", "loadBalancer", domainName="shop-staging.example.com")
+    values["shopstack:monitoring"] = {**values["shopstack:monitoring"], "alarmEmails": ["oncall@example.com"]}
+    values["shopstack:tier"] = "production"
+    run = offline.run("staging", values)
+    assert run.one("aws:rds/instance:Instance").protect
+    assert run.outputs[StackOutput.SHOP_URL] == "https://shop-staging.example.com"
+
+
+def _readable_secrets(run, role: str) -> set[str]:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", f"shop-{run.stack}-{role}-app")
+    (statement,) = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "ReadShopSecrets"]
+    return set(statement["Resource"])
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_no_host_can_read_the_database_master_secret(stack_runs, role):
+    run = stack_runs["prod"]
+    assert run.outputs[StackOutput.DATABASE_SECRET_ARN] not in _readable_secrets(run, role)
+
+
+@pytest.mark.parametrize(
+    ("role", "secrets"),
+    [
+        ("web", {StackOutput.APP_SECRET_ARN, StackOutput.CACHE_AUTH_SECRET_ARN, StackOutput.BROKER_SECRET_ARN}),
+        ("worker", {StackOutput.CACHE_AUTH_SECRET_ARN, StackOutput.BROKER_SECRET_ARN}),
+    ],
+)
+def test_each_role_reads_only_the_secrets_its_hosts_use(stack_runs, role, secrets):
+    run = stack_runs["prod"]
+    assert _readable_secrets(run, role) == {run.outputs[key] for key in secrets}
 
 
 def test_prod_survives_a_zone(stack_runs):
@@ -120,12 +190,34 @@ def test_the_same_config_passes_outside_prod():
         ("web", {"desiredCapacity": 9}, "minSize <= desiredCapacity <= maxSize"),
         ("cache", {"automaticFailover": True}, "automaticFailover needs at least 2 nodes"),
         ("database", {"maxAllocatedStorageGb": 5}, "maxAllocatedStorageGb is below"),
-        ("loadBalancer", {"certificateArm": "typo"}, "unknown setting 'certificateArm'"),
+        ("loadBalancer", {"domainNmae": "typo"}, "unknown setting 'domainNmae'"),
     ],
 )
 def test_an_invalid_stack_file_is_refused_before_anything_is_planned(section, change, error):
     with pytest.raises(ValueError, match=error):
         offline.run("dev", _with("dev", section, **change))
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "error"),
+    [
+        ("loadBalancer", {"domainName": None}, "domainName is required in production"),
+        ("monitoring", {"alarmEmails": []}, "must name on-call in production"),
+        ("database", {"finalSnapshot": False}, "finalSnapshot must be true in production"),
+    ],
+)
+def test_a_production_stack_file_must_name_what_production_needs(section, change, error):
+    values = _with("prod", section, **change)
+    values[f"shopstack:{section}"] = {k: v for k, v in values[f"shopstack:{section}"].items() if v is not None}
+    with pytest.raises(ValueError, match=error):
+        offline.run("prod", values)
+
+
+def test_a_stack_file_without_a_tier_is_refused():
+    values = offline.stack_config("staging")
+    del values["shopstack:tier"]
+    with pytest.raises(Exception, match="shopstack:tier"):
+        offline.run("staging", values)
 
 
 def test_a_missing_secret_names_the_setting_to_set():

@@ -63,11 +63,14 @@ def test_each_secret_holds_the_documented_keys(secrets, entry, document):
 
 
 def test_secret_arns_are_exposed(secrets):
-    assert [arn.rsplit(":", 1)[-1] for arn in secrets.outputs["checks"]] == [
-        "shopstack/shop-test/app-AbCdEf",
-        "shopstack/shop-test/cache-AbCdEf",
-        "shopstack/shop-test/broker-AbCdEf",
-    ]
+    entries = {s.name: s.state["arn"] for s in secrets.of_type("aws:secretsmanager/secret:Secret")}
+    assert secrets.outputs["checks"] == [entries[f"shop-test-{kind}"] for kind in ("app", "cache", "broker")]
+
+
+def test_secret_names_are_prefixes_so_a_rebuild_never_meets_a_deleted_namesake(secrets):
+    for entry in secrets.of_type("aws:secretsmanager/secret:Secret"):
+        assert "name" not in entry.inputs, entry.urn
+        assert entry.inputs["namePrefix"] == f"shopstack/{entry.name}-".replace("shop-test-", "shop-test/"), entry.urn
 
 
 def monitoring(**changes):
@@ -137,11 +140,27 @@ def test_each_redis_node_and_host_group_has_its_alarms(watched):
     assert {"shop-test-web-status-check", "shop-test-worker-status-check"} <= names
 
 
-def test_email_subscription_only_when_an_address_is_set(watched):
-    assert not watched.of_type("aws:sns/topicSubscription:TopicSubscription")
-    run = monitoring(alarm_email="oncall@example.com")
-    subscription = run.one("aws:sns/topicSubscription:TopicSubscription")
-    assert subscription.inputs["endpoint"] == "oncall@example.com", subscription.urn
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def test_no_subscription_when_none_is_configured():
+    run = monitoring(alarm_emails=(), alarm_https_endpoints=())
+    assert not run.of_type(SUBSCRIPTION)
+
+
+def test_every_configured_address_and_endpoint_subscribes_to_the_alarm_topic():
+    run = monitoring(alarm_emails=("a@example.com", "b@example.com"), alarm_https_endpoints=("https://page.example",))
+    topic = run.one("aws:sns/topic:Topic")
+    subscribed = {(s.inputs["protocol"], s.inputs["endpoint"]) for s in run.of_type(SUBSCRIPTION)}
+    assert subscribed == {("email", "a@example.com"), ("email", "b@example.com"), ("https", "https://page.example")}
+    for subscription in run.of_type(SUBSCRIPTION):
+        assert subscription.inputs["topic"] == topic.state["arn"], subscription.urn
+
+
+def test_removing_one_subscriber_leaves_the_others_names_alone():
+    both = {s.name for s in monitoring(alarm_emails=("a@example.com", "b@example.com")).of_type(SUBSCRIPTION)}
+    one = {s.name for s in monitoring(alarm_emails=("b@example.com",)).of_type(SUBSCRIPTION)}
+    assert one < both
 
 
 def test_dashboard_covers_the_shop(watched):
@@ -155,3 +174,11 @@ def test_dashboard_covers_the_shop(watched):
         "Redis memory %",
         "Jobs waiting",
     ], dashboard.urn
+
+
+def test_the_first_address_keeps_the_subscription_the_former_single_email_setting_made():
+    run = monitoring(alarm_emails=("oncall@example.com", "b@example.com"))
+    (first,) = [s for s in run.of_type(SUBSCRIPTION) if s.inputs["endpoint"] == "oncall@example.com"]
+    assert first.aliases == ("shop-test-alarms-email",), first.urn
+    (second,) = [s for s in run.of_type(SUBSCRIPTION) if s.inputs["endpoint"] == "b@example.com"]
+    assert not second.aliases, second.urn

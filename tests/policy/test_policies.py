@@ -1,5 +1,6 @@
 """Each policy: a compliant resource passes, and changing one property makes it fail."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,9 +9,10 @@ import pytest
 from infra.offline import RegisteredResource
 from infra.policy import policies
 from infra.policy.check import resource_args, validate_resource, validate_stack
-from infra.tags import stack_tags
+from infra.tags import TIER, Tier, stack_tags
 
-TAGS = {**stack_tags("shopstack", "prod"), "Name": "shop-prod-thing"}
+TAGS = {**stack_tags("shopstack", "prod", Tier.PRODUCTION), "Name": "shop-prod-thing"}
+STAGING_TAGS = {**TAGS, TIER: str(Tier.STAGING)}
 
 
 def urn(type_token: str, name: str, stack: str = "prod") -> str:
@@ -38,12 +40,15 @@ RDS = {
     "multiAz": True,
     "deletionProtection": True,
     "backupRetentionPeriod": 14.0,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "shop-prod-db-final-1a2b3c",
     "tags": TAGS,
 }
 REDIS = {
     "subnetGroupName": "shop-prod-cache-subnets",
     "securityGroupIds": ["sg-cache"],
     "atRestEncryptionEnabled": True,
+    "transitEncryptionEnabled": True,
     "automaticFailoverEnabled": True,
     "multiAzEnabled": True,
     "tags": TAGS,
@@ -82,6 +87,39 @@ GROUP = {
     "ingress": [{"protocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0, "cidrBlocks": ["10.0.0.0/16"]}],
     "tags": TAGS,
 }
+HTTPS_LISTENER = {
+    "protocol": "HTTPS",
+    "port": 443.0,
+    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/shop",
+    "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}],
+    "tags": TAGS,
+}
+HTTP_LISTENER = {
+    "protocol": "HTTP",
+    "port": 80.0,
+    "defaultActions": [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+    ],
+    "tags": TAGS,
+}
+HOST_POLICY = {
+    "role": "shop-prod-web-role",
+    "policy": json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ["arn:secret"]},
+            ],
+        }
+    ),
+}
+
+
+def _granting(action: Any) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+
+
 ASG = {
     "tags": [
         {"key": key, "value": value, "propagateAtLaunch": True}
@@ -179,15 +217,15 @@ CASES = [
         "sseAlgorithm",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.INGRESS_RULE,
         INGRESS,
         "cidrIpv4",
         "0.0.0.0/0",
-        "[5432] to the internet",
+        "opens port 5432 to the internet",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.INGRESS_RULE,
         {**HTTPS_FROM_ANYWHERE, "fromPort": 0.0, "toPort": 65535.0, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/8"},
         "cidrIpv4",
@@ -195,15 +233,15 @@ CASES = [
         "to the internet",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.INGRESS_RULE,
         INGRESS,
         "cidrIpv6",
         "::/0",
-        "[5432] to the internet",
+        "opens port 5432 to the internet",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.INGRESS_RULE,
         HTTPS_FROM_ANYWHERE,
         "ipProtocol",
@@ -211,20 +249,132 @@ CASES = [
         "to the internet",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.SECURITY_GROUP_RULE,
         LEGACY_RULE,
         "cidrBlocks",
         ["0.0.0.0/0"],
-        "[22] to the internet",
+        "opens port 22 to the internet",
     ),
     Case(
-        policies.no_private_ports_from_internet,
+        policies.only_web_ports_from_internet,
         policies.SECURITY_GROUP,
         GROUP,
         "ingress",
         [{"protocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0, "cidrBlocks": ["0.0.0.0/0"]}],
-        "[6379] to the internet",
+        "opens port 6379 to the internet",
+    ),
+    Case(
+        policies.encryption_at_rest,
+        policies.LAUNCH_TEMPLATE,
+        TEMPLATE,
+        "blockDeviceMappings",
+        [],
+        "blockDeviceMappings must map the root volume",
+    ),
+    Case(
+        policies.only_web_ports_from_internet,
+        policies.INGRESS_RULE,
+        INGRESS,
+        "cidrIpv4",
+        "0.0.0.0/1",
+        "opens port 5432 to the internet",
+    ),
+    Case(
+        policies.only_web_ports_from_internet,
+        policies.INGRESS_RULE,
+        INGRESS,
+        "cidrIpv4",
+        "64.0.0.0/2",
+        "opens port 5432 to the internet",
+    ),
+    Case(
+        policies.only_web_ports_from_internet,
+        policies.INGRESS_RULE,
+        INGRESS,
+        "cidrIpv6",
+        "::/1",
+        "opens port 5432 to the internet",
+    ),
+    Case(
+        policies.only_web_ports_from_internet,
+        policies.INGRESS_RULE,
+        HTTPS_FROM_ANYWHERE,
+        "toPort",
+        8080.0,
+        "opens ports 443-8080 to the internet",
+    ),
+    Case(
+        policies.only_web_ports_from_internet,
+        policies.INGRESS_RULE,
+        {**HTTPS_FROM_ANYWHERE, "cidrIpv4": "10.0.0.0/8", "fromPort": 9200.0, "toPort": 9200.0},
+        "cidrIpv4",
+        "0.0.0.0/0",
+        "opens port 9200 to the internet",
+    ),
+    Case(
+        policies.encryption_in_transit,
+        policies.REDIS_GROUP,
+        REDIS,
+        "transitEncryptionEnabled",
+        False,
+        "transitEncryptionEnabled must be true",
+    ),
+    Case(
+        policies.encryption_in_transit,
+        policies.REDIS_GROUP,
+        REDIS,
+        "transitEncryptionMode",
+        "preferred",
+        "transitEncryptionMode must be 'required'",
+    ),
+    Case(
+        policies.encryption_in_transit,
+        policies.MQ_BROKER,
+        BROKER,
+        "publiclyAccessible",
+        True,
+        "AMQPS is reached from the VPC only",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        policies.IAM_ROLE_POLICY,
+        HOST_POLICY,
+        "policy",
+        _granting("*"),
+        "allows '*' on every resource",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        policies.IAM_POLICY,
+        HOST_POLICY,
+        "policy",
+        _granting(["ecr:GetAuthorizationToken", "secretsmanager:*"]),
+        "allows 'secretsmanager:*' on every resource",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        policies.IAM_ROLE,
+        {"inlinePolicies": [{"name": "app", "policy": HOST_POLICY["policy"]}], "tags": TAGS},
+        "inlinePolicies",
+        [{"name": "app", "policy": _granting("s3:*")}],
+        "allows 's3:*' on every resource",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        policies.IAM_ROLE_POLICY,
+        HOST_POLICY,
+        "policy",
+        json.dumps({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+        "allows 'NotAction' on every resource",
+    ),
+    Case(
+        policies.no_wildcard_iam,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "shop-prod-web-role", "policyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        "policyArn",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "attaches arn:aws:iam::aws:policy/AdministratorAccess",
     ),
     Case(
         policies.imdsv2_required,
@@ -277,6 +427,62 @@ CASES = [
         "backupRetentionPeriod is 6 days",
     ),
     Case(
+        policies.prod_final_snapshot,
+        policies.RDS_INSTANCE,
+        RDS,
+        "skipFinalSnapshot",
+        True,
+        "skipFinalSnapshot must be false",
+    ),
+    Case(
+        policies.prod_final_snapshot,
+        policies.RDS_INSTANCE,
+        RDS,
+        "finalSnapshotIdentifier",
+        None,
+        "finalSnapshotIdentifier must name",
+    ),
+    Case(
+        policies.prod_https_only,
+        policies.LISTENER,
+        HTTP_LISTENER,
+        "defaultActions",
+        [{"type": "forward", "targetGroupArn": "arn:tg"}],
+        "an HTTP listener may only redirect to HTTPS",
+    ),
+    Case(
+        policies.prod_https_only,
+        policies.LISTENER,
+        HTTPS_LISTENER,
+        "protocol",
+        "HTTP",
+        "an HTTP listener may only redirect to HTTPS",
+    ),
+    Case(
+        policies.prod_https_only,
+        policies.LISTENER,
+        HTTPS_LISTENER,
+        "certificateArn",
+        None,
+        "an HTTPS listener needs certificateArn",
+    ),
+    Case(
+        policies.required_tags,
+        policies.RDS_INSTANCE,
+        RDS,
+        "tags",
+        {**TAGS, "Project": "  "},
+        "missing required tag(s) Project",
+    ),
+    Case(
+        policies.required_tags,
+        policies.RDS_INSTANCE,
+        RDS,
+        "tags",
+        {**TAGS, TIER: ""},
+        "missing required tag(s) shopstack:tier",
+    ),
+    Case(
         policies.required_tags,
         policies.RDS_INSTANCE,
         RDS,
@@ -311,9 +517,11 @@ CASES = [
 ]
 
 
-def messages(case: Case, props: dict[str, Any], stack: str = "prod") -> list[str]:
+def messages(
+    case: Case, props: dict[str, Any], stack: str = "prod", stack_tags: dict[str, str] | None = None
+) -> list[str]:
     name = "shop-prod-thing"
-    args = resource_args(case.type_token, props, urn(case.type_token, name, stack), name)
+    args = resource_args(case.type_token, props, urn(case.type_token, name, stack), name, stack_tags=stack_tags)
     return validate_resource(case.policy, args)
 
 
@@ -329,13 +537,64 @@ def test_changing_one_property_fails_with_the_reason(case):
     assert any(case.message in m for m in found), found
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.policy.name.startswith("prod-")], ids=str)
-def test_production_rules_do_not_apply_to_other_stacks(case):
-    assert messages(case, {**case.valid, case.prop: case.bad}, stack="staging") == []
+PRODUCTION_CASES = [c for c in CASES if c.policy.name.startswith("prod-")]
+
+
+@pytest.mark.parametrize("case", PRODUCTION_CASES, ids=str)
+def test_production_rules_skip_a_staging_tier_resource_even_in_a_stack_named_prod(case):
+    assert messages(case, {**case.valid, case.prop: case.bad, "tags": STAGING_TAGS}, stack="prod") == []
+
+
+@pytest.mark.parametrize("case", PRODUCTION_CASES, ids=str)
+def test_a_production_stack_tag_applies_the_rules_whatever_the_stack_name(case):
+    bad = {**case.valid, case.prop: case.bad, "tags": STAGING_TAGS}
+    assert messages(case, bad, stack="shop-live", stack_tags={TIER: str(Tier.PRODUCTION)}), case
+
+
+def protected_messages(type_token: str, props: dict[str, Any], protect: bool) -> list[str]:
+    name = "shop-prod-thing"
+    args = resource_args(type_token, props, urn(type_token, name), name, protect=protect)
+    return validate_resource(policies.prod_protect_stateful, args)
+
+
+STATEFUL = [
+    (policies.RDS_INSTANCE, RDS),
+    (policies.REDIS_GROUP, REDIS),
+    (policies.MQ_BROKER, BROKER),
+    (policies.ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE", "tags": TAGS}),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_token", "props"), STATEFUL, ids=lambda v: v.split(":")[-1] if isinstance(v, str) else ""
+)
+def test_a_protected_stateful_resource_passes(type_token, props):
+    assert protected_messages(type_token, props, protect=True) == []
+
+
+@pytest.mark.parametrize(
+    ("type_token", "props"), STATEFUL, ids=lambda v: v.split(":")[-1] if isinstance(v, str) else ""
+)
+def test_an_unprotected_stateful_resource_fails_in_production(type_token, props):
+    (message,) = protected_messages(type_token, props, protect=False)
+    assert "must be created with protect=True" in message
+
+
+def test_an_unprotected_stateful_resource_passes_outside_production():
+    assert protected_messages(policies.RDS_INSTANCE, {**RDS, "tags": STAGING_TAGS}, protect=False) == []
+
+
+def test_protection_is_not_asked_of_stateless_resources():
+    assert protected_messages(policies.LAUNCH_TEMPLATE, TEMPLATE, protect=False) == []
 
 
 def test_every_policy_is_mandatory_and_tested():
-    tested = {case.policy.name for case in CASES} | {policies.buckets_encrypted.name}
+    tested = {case.policy.name for case in CASES} | {
+        policies.buckets_encrypted.name,
+        policies.buckets_block_public_access.name,
+        policies.prod_alarms_reach_someone.name,
+        policies.prod_protect_stateful.name,
+    }
     assert tested == {policy.name for policy in policies.POLICIES}
     assert {p.enforcement_level.value for p in policies.POLICIES} == {"mandatory"}
 
@@ -365,3 +624,74 @@ def test_bucket_whose_encryption_names_another_bucket_fails():
     message, resource_urn = found
     assert "no BucketServerSideEncryptionConfiguration" in message
     assert resource_urn == urn(policies.BUCKET, "shop-prod-ssm-bucket")
+
+
+def registered(
+    type_token: str, name: str, state: dict[str, Any], property_dependencies: dict | None = None
+) -> RegisteredResource:
+    return RegisteredResource(
+        urn(type_token, name), type_token, name, "", True, name, state, state, (), property_dependencies or {}
+    )
+
+
+BUCKET = registered(policies.BUCKET, "shop-prod-ssm-bucket", {"bucket": "shop-prod-ssm-bucket-1a2b", "tags": TAGS})
+BLOCK = {
+    "bucket": "shop-prod-ssm-bucket-1a2b",
+    "blockPublicAcls": True,
+    "blockPublicPolicy": True,
+    "ignorePublicAcls": True,
+    "restrictPublicBuckets": True,
+}
+
+
+def public_access_verdict(block: dict[str, Any]) -> list[tuple[str, str]]:
+    stack = [BUCKET, registered(policies.BUCKET_PUBLIC_ACCESS_BLOCK, "shop-prod-ssm-bucket", block)]
+    return validate_stack(policies.buckets_block_public_access, stack)
+
+
+def test_a_bucket_with_a_full_public_access_block_passes():
+    assert public_access_verdict(BLOCK) == []
+
+
+def test_a_bucket_whose_block_leaves_public_policies_allowed_fails():
+    (found,) = public_access_verdict({**BLOCK, "blockPublicPolicy": False})
+    assert "no BucketPublicAccessBlock" in found[0] and found[1] == BUCKET.urn
+
+
+def test_a_block_on_another_bucket_does_not_cover_this_one():
+    (found,) = public_access_verdict({**BLOCK, "bucket": "some-other-bucket"})
+    assert found[1] == BUCKET.urn
+
+
+def test_a_block_is_matched_by_dependency_when_the_name_is_unknown_in_a_preview():
+    block = registered(
+        policies.BUCKET_PUBLIC_ACCESS_BLOCK,
+        "shop-prod-ssm-bucket",
+        {**BLOCK, "bucket": None},
+        {"bucket": (BUCKET.urn,)},
+    )
+    assert validate_stack(policies.buckets_block_public_access, [BUCKET, block]) == []
+
+
+TOPIC = {"name": "shop-prod-alarms", "arn": "arn:aws:sns:us-east-1:123456789012:shop-prod-alarms", "tags": TAGS}
+
+
+def alarm_topic_verdict(topic: dict[str, Any], subscribed_to: str | None) -> list[tuple[str, str]]:
+    stack = [registered(policies.SNS_TOPIC, "shop-prod-alarms", topic)]
+    if subscribed_to is not None:
+        subscription = {"topic": subscribed_to, "protocol": "email", "endpoint": "oncall@example.com"}
+        stack.append(registered(policies.SNS_SUBSCRIPTION, "shop-prod-alarms-oncall", subscription))
+    return validate_stack(policies.prod_alarms_reach_someone, stack)
+
+
+def test_a_subscribed_alarm_topic_passes():
+    assert alarm_topic_verdict(TOPIC, subscribed_to=TOPIC["arn"]) == []
+
+
+def test_a_production_alarm_topic_nobody_subscribes_to_fails():
+    (found,) = alarm_topic_verdict(TOPIC, subscribed_to="arn:aws:sns:us-east-1:123456789012:another-topic")
+    assert "pages no one" in found[0] and found[1] == urn(policies.SNS_TOPIC, "shop-prod-alarms")
+
+
+def test_an_unsubscribed_topic_is_allowed_outside_production():
+    assert alarm_topic_verdict({**TOPIC, "tags": STAGING_TAGS}, subscribed_to=None) == []
