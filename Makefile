@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-infra test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-infra test-aws test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -35,6 +35,10 @@ test-app: install ## The shop's tests on the embedded default and on PostgreSQL 
 .PHONY: test-infra
 test-infra: install ## The Pulumi program, its policy pack and the stack snapshots
 	$(UV) run --no-sync pytest tests/infra tests/policy
+
+.PHONY: test-aws
+test-aws: install ## The playbooks' AWS API calls against an emulator (moto, on 127.0.0.1; no AWS account)
+	$(UV) run --no-sync pytest tests/aws
 
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys

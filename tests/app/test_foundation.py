@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop import create_app
 from shop.api import API_PREFIX
-from shop.extensions import db
 
 from .factories import PASSWORD, auth_headers, make_user
 
@@ -13,22 +11,6 @@ def test_healthz_names_the_release(client, app):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "release": app.config["SHOP_RELEASE"]}
-
-
-def test_readyz_checks_database_and_cache(client):
-    response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json["checks"] == {"database": "ok", "cache": "ok"}
-
-
-def test_readyz_names_the_failing_dependency(app_config):
-    app = create_app({**app_config, "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"})
-    response = app.test_client().get("/readyz")
-    with app.app_context():
-        db.engine.dispose()
-    assert response.status_code == 503
-    assert response.json["failing"] == ["broker"]
-    assert response.json["checks"]["database"] == "ok"
 
 
 def test_metrics_counts_requests_by_endpoint_and_status(client):
