@@ -25,8 +25,9 @@ def test_nginx_serves_the_shop(host, path):
     host.run_expect([0], f"curl -fsS -o /dev/null http://127.0.0.1:80{path}")
 
 
-def test_nginx_keeps_metrics_private(host):
-    status = host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:80/metrics")
+@pytest.mark.parametrize("path", ["/metrics", "/readyz/dependencies"])
+def test_nginx_keeps_operations_endpoints_private(host, path):
+    status = host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:80{path}")
     assert status == "404"
 
 
