@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import INSTANCE_DIR, Config
+from .config import INSTANCE_DIR, Config, refuse_development_secrets
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -16,6 +16,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    refuse_development_secrets(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     register_extensions(app)

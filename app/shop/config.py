@@ -17,11 +17,27 @@ def _env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return default if raw == "" else raw in ("1", "true", "yes", "on")
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+# The laptop-only secrets of the embedded default; a production process refuses to start with them.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_dev_only"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not configure the shop well enough to start."""
+
+
 class Config:
+    # Production refuses development secrets at start: SHOP_ENV=production, or any DATABASE_URL set.
+    SHOP_PRODUCTION = os.environ.get("SHOP_ENV") == "production" or bool(os.environ.get("DATABASE_URL"))
     # Where orders, products and carts live; unset means SQLite in the instance folder.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'shop.db'}"
     # Product pages and listings are cached here; unset means an in-process cache.
@@ -29,9 +45,9 @@ class Config:
     # Background jobs and order events; unset means tasks run in-process.
     BROKER_URL = os.environ.get("BROKER_URL", "")
     # Signs session cookies and API tokens. The default is for a laptop only.
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
     # Payment webhook signing secrets, newest first; older ones still verify during rotation.
-    PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or ["whsec_dev_only"]
+    PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or [DEVELOPMENT_WEBHOOK_SECRET]
     # A webhook whose timestamp is further than this from now (either way) is refused.
     PAYMENT_WEBHOOK_TOLERANCE_SECONDS = _env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
     # An unpaid order gives its stock back after this many seconds.
@@ -67,9 +83,24 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    SHOP_PRODUCTION = False
     SECRET_KEY = "test-secret"
     PAYMENT_WEBHOOK_SECRETS = ["whsec_test_new", "whsec_test_old"]
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = ""
     BROKER_URL = ""
     CATALOG_NEAR_CACHE_SECONDS = 0.0
+
+
+def refuse_development_secrets(config) -> None:
+    """A production process must not sign sessions or trust webhooks with the laptop's secrets."""
+    if not config.get("SHOP_PRODUCTION"):
+        return
+    why = "SHOP_ENV=production" if os.environ.get("SHOP_ENV") == "production" else "DATABASE_URL is set"
+    if config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
+        raise ConfigurationError(f"Set SECRET_KEY to a long random value: {why}, and the development "
+                                 "key would let anyone forge sessions and API tokens.")
+    webhook_secrets = config.get("PAYMENT_WEBHOOK_SECRETS") or []
+    if not webhook_secrets or DEVELOPMENT_WEBHOOK_SECRET in webhook_secrets or not all(webhook_secrets):
+        raise ConfigurationError(f"Set PAYMENT_WEBHOOK_SECRETS to the payment gateway's signing secrets: {why}, "
+                                 "and the development secret would let anyone forge payment webhooks.")
