@@ -23,6 +23,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_security(app)
     return app
 
 
@@ -61,6 +62,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    from .security import register_security as register
 
     register(app)
 

@@ -74,6 +74,13 @@ class Config:
     # Largest quantity of one product a cart line may hold.
     MAX_LINE_QUANTITY = _env_int("MAX_LINE_QUANTITY", 999)
 
+    # Proxies in front of the shop whose X-Forwarded-For / X-Forwarded-Proto are believed (0: none).
+    # Production behind the load balancer and nginx: PROXY_FIX_X_FOR=2, PROXY_FIX_X_PROTO=1.
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = _env_int("PROXY_FIX_X_PROTO", 0)
+    # The session cookie is sent over HTTPS only; on by default in production.
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", SHOP_PRODUCTION)
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
@@ -84,6 +91,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SHOP_PRODUCTION = False
+    SESSION_COOKIE_SECURE = False
     SECRET_KEY = "test-secret"
     PAYMENT_WEBHOOK_SECRETS = ["whsec_test_new", "whsec_test_old"]
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")

@@ -12,12 +12,17 @@ START = "from shop import create_app; create_app(); print('started')"
 REAL_SECRETS = {"SECRET_KEY": "a-long-random-production-key", "PAYMENT_WEBHOOK_SECRETS": "whsec_real"}
 
 
+def clean_environ() -> dict[str, str]:
+    """This process's environment without the shop's settings, so only a test's own ones apply."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "SHOP_ENV", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRETS", "REDIS_URL",
+                           "BROKER_URL", "SESSION_COOKIE_SECURE")}
+
+
 def start(tmp_path, **env: str) -> subprocess.CompletedProcess:
     """Build the app in a fresh interpreter (the config is read from the environment once, at import)."""
-    clean = {key: value for key, value in os.environ.items()
-             if key not in ("DATABASE_URL", "SHOP_ENV", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRETS", "REDIS_URL",
-                            "BROKER_URL")}
-    return subprocess.run([sys.executable, "-c", START], env={**clean, "SHOP_INSTANCE_DIR": str(tmp_path), **env},
+    return subprocess.run([sys.executable, "-c", START],
+                          env={**clean_environ(), "SHOP_INSTANCE_DIR": str(tmp_path), **env},
                           capture_output=True, text=True, timeout=60)
 
 
@@ -55,3 +60,13 @@ def test_the_embedded_default_starts_with_no_configuration(tmp_path):
     result = start(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+@pytest.mark.parametrize(("env", "secure"), [({}, False), ({"SHOP_ENV": "production", **REAL_SECRETS}, True),
+                                             ({"SHOP_ENV": "production", "SESSION_COOKIE_SECURE": "false",
+                                               **REAL_SECRETS}, False)])
+def test_the_session_cookie_is_secure_by_default_in_production(tmp_path, env, secure):
+    code = "from shop import create_app; print(create_app().config['SESSION_COOKIE_SECURE'])"
+    result = subprocess.run([sys.executable, "-c", code], env={**clean_environ(), "SHOP_INSTANCE_DIR": str(tmp_path),
+                                                               **env}, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == str(secure), result.stderr
