@@ -31,6 +31,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known before the first query
     from .database import configure_engine_events
     from .extensions import db, init_cache, init_celery, migrate
+    from .limits import init_limiter
     from .metrics import register_metrics
     from .tasks import register_outbox_relay
 
@@ -41,6 +42,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     init_cache(app)
     init_celery(app)
+    init_limiter(app)
     register_outbox_relay(app)
     register_metrics(app)
 

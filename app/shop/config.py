@@ -74,6 +74,17 @@ class Config:
     # Largest quantity of one product a cart line may hold.
     MAX_LINE_QUANTITY = _env_int("MAX_LINE_QUANTITY", 999)
 
+    # Rate limits ("N per <period>"); counted in Redis when REDIS_URL is set, else in memory.
+    # Failed logins for one account (the e-mail given), from any address.
+    RATE_LIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10 per 15 minutes")
+    # Failed logins from one client address, for any accounts.
+    RATE_LIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATE_LIMIT_LOGIN_PER_ADDRESS", "50 per 15 minutes")
+    # New accounts from one client address.
+    RATE_LIMIT_REGISTRATION_PER_ADDRESS = os.environ.get("RATE_LIMIT_REGISTRATION_PER_ADDRESS", "10 per hour")
+    # New carts from one client address (the storefront opens one only for a session without one).
+    RATE_LIMIT_CART_CREATION_PER_ADDRESS = os.environ.get("RATE_LIMIT_CART_CREATION_PER_ADDRESS", "100 per hour")
+    # Payment attempts on one order by one customer: stops testing stolen cards against it.
+    RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER = os.environ.get("RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER", "5 per hour")
     # Proxies in front of the shop whose X-Forwarded-For / X-Forwarded-Proto are believed (0: none).
     # Production behind the load balancer and nginx: PROXY_FIX_X_FOR=2, PROXY_FIX_X_PROTO=1.
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, request, session
 
 from ..api import operation
 from ..cart.service import merge_guest_cart
+from ..limits import login_attempts, registrations
 from .auth import log_in, require_customer
 from .schemas import Credentials, Registration, TokenOut, UserOut
 from .service import authenticate, issue_token, register
@@ -20,6 +21,7 @@ def _token_response(user) -> dict:
 
 
 @bp.post("/register")
+@registrations
 @operation("Create a customer account", tags=["accounts"], body=Registration, response=TokenOut, status=201)
 def register_view(body: Registration):
     user = register(body.email, body.password, body.name)
@@ -28,6 +30,7 @@ def register_view(body: Registration):
 
 
 @bp.post("/login")
+@login_attempts
 @operation("Log in and get a bearer token", tags=["accounts"], body=Credentials, response=TokenOut,
            headers={"X-Cart-Id": "A guest cart to merge into the customer's cart"})
 def login_view(body: Credentials):

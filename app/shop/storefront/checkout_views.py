@@ -10,6 +10,7 @@ from ..accounts.auth import current_user, log_in
 from ..cart import service as carts
 from ..cart.views import pricing_policy
 from ..errors import Problem
+from ..limits import cart_creations, login_attempts, payment_attempts, registrations
 from .forms import check_csrf, csrf_token, form_int
 
 bp = Blueprint("shop_pages", __name__)
@@ -60,6 +61,7 @@ def cart():
 
 
 @bp.post("/cart/items")
+@cart_creations
 def add_to_cart():
     product_id = form_int("product_id", high=2**31 - 1)
     quantity = form_int("quantity", default=1, high=current_app.config["MAX_LINE_QUANTITY"])
@@ -103,6 +105,7 @@ def apply_coupon():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_attempts
 def login():
     if request.method == "POST":
         try:
@@ -117,6 +120,7 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@registrations
 def register():
     if request.method == "POST":
         from pydantic import ValidationError
@@ -246,6 +250,7 @@ def order(order_id: int):
 
 
 @bp.post("/orders/<int:order_id>/pay")
+@payment_attempts
 def pay(order_id: int):
     user = current_user()
     if user is None:
