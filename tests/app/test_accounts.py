@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from .factories import PASSWORD, make_user
 from .test_storefront_checkout import csrf
 
 SPACED_PASSWORD = "  spaced out secret  "
@@ -13,6 +14,10 @@ def register_by_api(client, email: str, password: str):
     response = client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": "Ada"})
     assert response.status_code == 201
     return response
+
+
+def api_login(client, email: str, password: str):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
 def storefront_login(client, email: str, password: str):
@@ -41,3 +46,37 @@ def test_the_trimmed_password_is_refused(app, path):
     else:
         response = storefront_login(client, "spaces@example.com", SPACED_PASSWORD.strip())
     assert response.status_code == 401
+
+
+def storefront_logout(client):
+    return client.post("/logout", data={"csrf_token": csrf(client, "/")})
+
+
+def test_a_session_cookie_saved_before_logout_no_longer_logs_in(app):
+    user = make_user()
+    shopper = app.test_client()
+    assert storefront_login(shopper, user.email, PASSWORD).status_code == 302
+    saved = shopper.get_cookie("session").value
+    assert storefront_logout(shopper).status_code == 302
+
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/api/v1/auth/me").status_code == 401
+    assert replay.get("/orders").status_code == 302  # sent to log in
+
+
+def test_a_bearer_token_from_before_logout_no_longer_works(app, client):
+    user = make_user()
+    token = api_login(client, user.email, PASSWORD).json["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/auth/logout", headers=bearer).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
+
+
+def test_logging_in_again_after_logout_works(app):
+    user = make_user()
+    shopper = app.test_client()
+    storefront_login(shopper, user.email, PASSWORD)
+    storefront_logout(shopper)
+    assert storefront_login(shopper, user.email, PASSWORD).status_code == 302
+    assert shopper.get("/api/v1/auth/me").status_code == 200

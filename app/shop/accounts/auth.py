@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import current_app, request, session
 
 from ..errors import Problem
-from ..extensions import db
 from .models import User
-from .service import user_from_token
+from .service import end_sessions, signed_in_user, user_from_token
 
 _UNSET = object()
 
@@ -26,7 +25,7 @@ def current_user() -> User | None:
             raise Problem(401, "Unauthorized", "The bearer token is invalid or expired.",
                           type_="invalid-token")
     elif "uid" in session:
-        user = db.session.get(User, session["uid"])
+        user = signed_in_user(session["uid"], session.get("auth_epoch", 0))
     request.shop_user = user
     return user
 
@@ -49,4 +48,14 @@ def require_staff() -> User:
 def log_in(user: User) -> None:
     session.clear()
     session["uid"] = user.id
+    session["auth_epoch"] = user.auth_epoch
     request.shop_user = user
+
+
+def log_out() -> None:
+    """End this login and every other one of the same user: a copied cookie or token stops working."""
+    user = current_user()
+    if user is not None:
+        end_sessions(user)
+    session.clear()
+    request.shop_user = None

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, request, session
 from ..api import operation
 from ..cart.service import merge_guest_cart
 from ..limits import login_attempts, registrations
-from .auth import log_in, require_customer
+from .auth import log_in, log_out, require_customer
 from .schemas import Credentials, Registration, TokenOut, UserOut
 from .service import authenticate, issue_token, register
 
@@ -38,6 +38,14 @@ def login_view(body: Credentials):
     log_in(user)
     merge_guest_cart(user, request.headers.get("X-Cart-Id") or session.get("cart_id"))
     return _token_response(user)
+
+
+@bp.post("/logout")
+@operation("Log out: every session cookie and bearer token of this account stops working", tags=["accounts"],
+           status=204, auth="customer")
+def logout_view():
+    log_out()
+    return "", 204
 
 
 @bp.get("/me")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from ..accounts import service as accounts
-from ..accounts.auth import current_user, log_in
+from ..accounts.auth import current_user, log_in, log_out
 from ..cart import service as carts
 from ..cart.views import pricing_policy
 from ..errors import Problem
@@ -145,7 +145,7 @@ def register():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    log_out()
     flash("You are logged out.", "success")
     return redirect(url_for("storefront.index"))
 
