@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .factories import PASSWORD, make_user
+from .factories import ADDRESS, PASSWORD, auth_headers, make_cart, make_product, make_user
 from .test_storefront_checkout import csrf
 
 SPACED_PASSWORD = "  spaced out secret  "
@@ -80,3 +80,41 @@ def test_logging_in_again_after_logout_works(app):
     storefront_logout(shopper)
     assert storefront_login(shopper, user.email, PASSWORD).status_code == 302
     assert shopper.get("/api/v1/auth/me").status_code == 200
+
+
+def test_an_api_write_with_only_the_session_cookie_is_refused(app, client):
+    customer = make_user()
+    cart = make_cart(customer, (make_product(), 1))
+    storefront_login(client, customer.email, PASSWORD)
+    response = client.post("/api/v1/orders", json={"cart_id": cart.id, "shipping_address": ADDRESS})
+    assert response.status_code == 401
+    assert response.json["type"].endswith("/bearer-token-required")
+    assert "bearer token" in response.json["detail"]
+
+
+def test_the_session_cookie_does_not_open_the_customers_cart_to_api_writes(app, client):
+    customer = make_user()
+    product = make_product()
+    cart = make_cart(customer)
+    storefront_login(client, customer.email, PASSWORD)
+    response = client.post(f"/api/v1/carts/{cart.id}/items", json={"product_id": product.id, "quantity": 1})
+    assert response.status_code == 404
+
+
+def test_an_api_read_with_the_session_cookie_is_allowed(app, client):
+    customer = make_user()
+    storefront_login(client, customer.email, PASSWORD)
+    assert client.get("/api/v1/auth/me").json["id"] == customer.id
+
+
+def test_an_api_write_with_a_bearer_token_is_allowed(app, client):
+    customer = make_user()
+    response = client.post("/api/v1/carts", headers=auth_headers(customer))
+    assert response.status_code == 201
+    assert response.json["customer_id"] == customer.id
+
+
+def test_the_openapi_document_offers_only_bearer_tokens_for_writes(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert paths["/api/v1/orders"]["post"]["security"] == [{"bearerAuth": []}]
+    assert {"cookieAuth": []} in paths["/api/v1/orders"]["get"]["security"]

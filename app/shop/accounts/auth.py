@@ -9,6 +9,14 @@ from .models import User
 from .service import end_sessions, signed_in_user, user_from_token
 
 _UNSET = object()
+# Methods that only read: the session cookie may authenticate them anywhere.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _cookie_refused() -> bool:
+    """An API write is authenticated by a bearer token only: a browser attaches the session cookie to
+    a request another site makes it send (CSRF); it never attaches a bearer token."""
+    return request.method not in READ_METHODS and request.path.startswith("/api/")
 
 
 def current_user() -> User | None:
@@ -24,7 +32,7 @@ def current_user() -> User | None:
         if user is None:
             raise Problem(401, "Unauthorized", "The bearer token is invalid or expired.",
                           type_="invalid-token")
-    elif "uid" in session:
+    elif "uid" in session and not _cookie_refused():
         user = signed_in_user(session["uid"], session.get("auth_epoch", 0))
     request.shop_user = user
     return user
@@ -32,6 +40,9 @@ def current_user() -> User | None:
 
 def require_customer() -> User:
     user = current_user()
+    if user is None and "uid" in session and _cookie_refused():
+        raise Problem(401, "Unauthorized", "API writes need a bearer token from POST /api/v1/auth/login; "
+                      "the session cookie is accepted for reads only.", type_="bearer-token-required")
     if user is None:
         raise Problem(401, "Unauthorized", "Log in, or send a bearer token from POST /api/v1/auth/login.",
                       type_="login-required")
