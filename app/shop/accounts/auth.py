@@ -56,11 +56,19 @@ def require_staff() -> User:
     return user
 
 
-def log_in(user: User) -> None:
+def log_in(user: User, guest_cart_id: str | None = None) -> None:
+    """Start a fresh session for `user`. The cart filled as a guest (`guest_cart_id`, else the
+    session's) stays the shopper's: it becomes theirs, or is merged into the one they had."""
+    from ..cart.service import merge_guest_cart
+
+    guest_cart_id = guest_cart_id or session.get("cart_id")
     session.clear()
     session["uid"] = user.id
     session["auth_epoch"] = user.auth_epoch
     request.shop_user = user
+    cart = merge_guest_cart(user, guest_cart_id)
+    if cart is not None:
+        session["cart_id"] = cart.id
 
 
 def log_out() -> None:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, request
 
 from ..api import operation
-from ..cart.service import merge_guest_cart
 from ..limits import login_attempts, registrations
 from .auth import log_in, log_out, require_customer
 from .schemas import Credentials, Registration, TokenOut, UserOut
@@ -35,8 +34,7 @@ def register_view(body: Registration):
            headers={"X-Cart-Id": "A guest cart to merge into the customer's cart"})
 def login_view(body: Credentials):
     user = authenticate(body.email, body.password)
-    log_in(user)
-    merge_guest_cart(user, request.headers.get("X-Cart-Id") or session.get("cart_id"))
+    log_in(user, request.headers.get("X-Cart-Id"))
     return _token_response(user)
 
 

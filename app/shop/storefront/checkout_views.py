@@ -33,15 +33,6 @@ def _session_cart():
         return None
 
 
-def _log_in_keeping_cart(user) -> None:
-    """Log in; a cart filled as a guest stays the shopper's (merged into theirs, if they had one)."""
-    guest_cart_id = session.get("cart_id")
-    log_in(user)
-    merged = carts.merge_guest_cart(user, guest_cart_id)
-    if merged is not None:
-        session["cart_id"] = merged.id
-
-
 def _flash_invalid(error) -> None:
     first = error.errors(include_url=False)[0]
     flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
@@ -113,7 +104,7 @@ def login():
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/login.html", email=request.form.get("email", "")), 401
-        _log_in_keeping_cart(user)
+        log_in(user)
         flash(f"Welcome back, {user.name}.", "success")
         return _back("storefront.index")
     return render_template("account/login.html", email="")
@@ -137,7 +128,7 @@ def register():
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/register.html", form=request.form), problem.status
-        _log_in_keeping_cart(user)
+        log_in(user)
         flash("Your account is ready.", "success")
         return redirect(url_for("storefront.index"))
     return render_template("account/register.html", form={})
