@@ -47,7 +47,8 @@ def database_url() -> str:
 
 def app_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "FLASK_APP": "shop", "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": SECRET_KEY, "SHOP_RELEASE": "bench", "ORDER_RESERVATION_SECONDS": "3600", **extra}
+            "SECRET_KEY": SECRET_KEY, "PAYMENT_WEBHOOK_SECRETS": "whsec_bench", "SHOP_RELEASE": "bench",
+            "ORDER_RESERVATION_SECONDS": "3600", "RATE_LIMIT_CART_CREATION_PER_ADDRESS": "100000 per hour", **extra}
 
 
 def recreate_database() -> None:

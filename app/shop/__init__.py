@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import INSTANCE_DIR, Config
+from .config import INSTANCE_DIR, Config, refuse_development_secrets
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -16,12 +16,14 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    refuse_development_secrets(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_security(app)
     return app
 
 
@@ -29,6 +31,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known before the first query
     from .database import configure_engine_events
     from .extensions import db, init_cache, init_celery, migrate
+    from .limits import init_limiter
     from .metrics import register_metrics
     from .tasks import register_outbox_relay
 
@@ -39,6 +42,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     init_cache(app)
     init_celery(app)
+    init_limiter(app)
     register_outbox_relay(app)
     register_metrics(app)
 
@@ -60,6 +64,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    from .security import register_security as register
 
     register(app)
 

@@ -162,10 +162,12 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             if spec.response is not None:
                 success["content"] = {"application/json": {"schema": ref(spec.response)}}
             op["responses"][str(spec.status)] = success
+            # The session cookie authenticates reads only (accounts.auth: no CSRF on API writes).
+            credentials = [{"bearerAuth": []}] + ([{"cookieAuth": []}] if method in ("GET", "HEAD") else [])
             if spec.auth in ("customer", "staff"):
-                op["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+                op["security"] = credentials
             elif spec.auth == "optional":
-                op["security"] = [{}, {"bearerAuth": []}, {"cookieAuth": []}]
+                op["security"] = [{}, *credentials]
             paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -17,11 +17,27 @@ def _env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return default if raw == "" else raw in ("1", "true", "yes", "on")
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+# The laptop-only secrets of the embedded default; a production process refuses to start with them.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_dev_only"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not configure the shop well enough to start."""
+
+
 class Config:
+    # Production refuses development secrets at start: SHOP_ENV=production, or any DATABASE_URL set.
+    SHOP_PRODUCTION = os.environ.get("SHOP_ENV") == "production" or bool(os.environ.get("DATABASE_URL"))
     # Where orders, products and carts live; unset means SQLite in the instance folder.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'shop.db'}"
     # Product pages and listings are cached here; unset means an in-process cache.
@@ -29,9 +45,9 @@ class Config:
     # Background jobs and order events; unset means tasks run in-process.
     BROKER_URL = os.environ.get("BROKER_URL", "")
     # Signs session cookies and API tokens. The default is for a laptop only.
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
     # Payment webhook signing secrets, newest first; older ones still verify during rotation.
-    PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or ["whsec_dev_only"]
+    PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or [DEVELOPMENT_WEBHOOK_SECRET]
     # A webhook whose timestamp is further than this from now (either way) is refused.
     PAYMENT_WEBHOOK_TOLERANCE_SECONDS = _env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
     # An unpaid order gives its stock back after this many seconds.
@@ -58,6 +74,24 @@ class Config:
     # Largest quantity of one product a cart line may hold.
     MAX_LINE_QUANTITY = _env_int("MAX_LINE_QUANTITY", 999)
 
+    # Rate limits ("N per <period>"); counted in Redis when REDIS_URL is set, else in memory.
+    # Failed logins for one account (the e-mail given), from any address.
+    RATE_LIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10 per 15 minutes")
+    # Failed logins from one client address, for any accounts.
+    RATE_LIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATE_LIMIT_LOGIN_PER_ADDRESS", "50 per 15 minutes")
+    # New accounts from one client address.
+    RATE_LIMIT_REGISTRATION_PER_ADDRESS = os.environ.get("RATE_LIMIT_REGISTRATION_PER_ADDRESS", "10 per hour")
+    # New carts from one client address (the storefront opens one only for a session without one).
+    RATE_LIMIT_CART_CREATION_PER_ADDRESS = os.environ.get("RATE_LIMIT_CART_CREATION_PER_ADDRESS", "100 per hour")
+    # Payment attempts on one order by one customer: stops testing stolen cards against it.
+    RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER = os.environ.get("RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER", "5 per hour")
+    # Proxies in front of the shop whose X-Forwarded-For / X-Forwarded-Proto are believed (0: none).
+    # Production behind the load balancer and nginx: PROXY_FIX_X_FOR=2, PROXY_FIX_X_PROTO=1.
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = _env_int("PROXY_FIX_X_PROTO", 0)
+    # The session cookie is sent over HTTPS only; on by default in production.
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", SHOP_PRODUCTION)
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
@@ -67,9 +101,25 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    SHOP_PRODUCTION = False
+    SESSION_COOKIE_SECURE = False
     SECRET_KEY = "test-secret"
     PAYMENT_WEBHOOK_SECRETS = ["whsec_test_new", "whsec_test_old"]
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = ""
     BROKER_URL = ""
     CATALOG_NEAR_CACHE_SECONDS = 0.0
+
+
+def refuse_development_secrets(config) -> None:
+    """A production process must not sign sessions or trust webhooks with the laptop's secrets."""
+    if not config.get("SHOP_PRODUCTION"):
+        return
+    why = "SHOP_ENV=production" if os.environ.get("SHOP_ENV") == "production" else "DATABASE_URL is set"
+    if config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
+        raise ConfigurationError(f"Set SECRET_KEY to a long random value: {why}, and the development "
+                                 "key would let anyone forge sessions and API tokens.")
+    webhook_secrets = config.get("PAYMENT_WEBHOOK_SECRETS") or []
+    if not webhook_secrets or DEVELOPMENT_WEBHOOK_SECRET in webhook_secrets or not all(webhook_secrets):
+        raise ConfigurationError(f"Set PAYMENT_WEBHOOK_SECRETS to the payment gateway's signing secrets: {why}, "
+                                 "and the development secret would let anyone forge payment webhooks.")

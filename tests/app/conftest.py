@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from shop import create_app
 from shop.config import TestConfig
 from shop.extensions import db
+from shop.limits import limiter
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/shopstack_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -116,6 +117,7 @@ class RequestScopedClient(FlaskClient):
 def app(app_config, backend) -> Iterator[Flask]:
     app = create_app(app_config)
     app.test_client_class = RequestScopedClient
+    limiter.reset()  # every test starts with no rate-limit counters (memory, or Redis on postgresql)
     if backend == "postgresql":
         with redis.Redis.from_url(app_config["REDIS_URL"]) as client:
             client.flushdb()

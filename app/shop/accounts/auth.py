@@ -5,11 +5,18 @@ from __future__ import annotations
 from flask import current_app, request, session
 
 from ..errors import Problem
-from ..extensions import db
 from .models import User
-from .service import user_from_token
+from .service import end_sessions, signed_in_user, user_from_token
 
 _UNSET = object()
+# Methods that only read: the session cookie may authenticate them anywhere.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _cookie_refused() -> bool:
+    """An API write is authenticated by a bearer token only: a browser attaches the session cookie to
+    a request another site makes it send (CSRF); it never attaches a bearer token."""
+    return request.method not in READ_METHODS and request.path.startswith("/api/")
 
 
 def current_user() -> User | None:
@@ -25,14 +32,17 @@ def current_user() -> User | None:
         if user is None:
             raise Problem(401, "Unauthorized", "The bearer token is invalid or expired.",
                           type_="invalid-token")
-    elif "uid" in session:
-        user = db.session.get(User, session["uid"])
+    elif "uid" in session and not _cookie_refused():
+        user = signed_in_user(session["uid"], session.get("auth_epoch", 0))
     request.shop_user = user
     return user
 
 
 def require_customer() -> User:
     user = current_user()
+    if user is None and "uid" in session and _cookie_refused():
+        raise Problem(401, "Unauthorized", "API writes need a bearer token from POST /api/v1/auth/login; "
+                      "the session cookie is accepted for reads only.", type_="bearer-token-required")
     if user is None:
         raise Problem(401, "Unauthorized", "Log in, or send a bearer token from POST /api/v1/auth/login.",
                       type_="login-required")
@@ -46,7 +56,25 @@ def require_staff() -> User:
     return user
 
 
-def log_in(user: User) -> None:
+def log_in(user: User, guest_cart_id: str | None = None) -> None:
+    """Start a fresh session for `user`. The cart filled as a guest (`guest_cart_id`, else the
+    session's) stays the shopper's: it becomes theirs, or is merged into the one they had."""
+    from ..cart.service import merge_guest_cart
+
+    guest_cart_id = guest_cart_id or session.get("cart_id")
     session.clear()
     session["uid"] = user.id
+    session["auth_epoch"] = user.auth_epoch
     request.shop_user = user
+    cart = merge_guest_cart(user, guest_cart_id)
+    if cart is not None:
+        session["cart_id"] = cart.id
+
+
+def log_out() -> None:
+    """End this login and every other one of the same user: a copied cookie or token stops working."""
+    user = current_user()
+    if user is not None:
+        end_sessions(user)
+    session.clear()
+    request.shop_user = None

@@ -20,6 +20,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="customer")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Rises at every logout; a session cookie or API token issued in an earlier epoch is void.
+    auth_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_staff(self) -> bool:

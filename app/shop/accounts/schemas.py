@@ -1,19 +1,24 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, EmailStr, Field
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from ..api import Schema
+
+# A password is compared exactly as typed: the Schema base trims other strings, never this one.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class Registration(Schema):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200)
+    password: Password = Field(min_length=8, max_length=200)
     name: str = Field(min_length=1, max_length=120)
 
 
 class Credentials(Schema):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=200)
+    password: Password = Field(min_length=1, max_length=200)
 
 
 class UserOut(BaseModel):

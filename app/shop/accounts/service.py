@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,7 +35,7 @@ def authenticate(email: str, password: str) -> User:
 
 
 def issue_token(user: User, secret_key: str) -> str:
-    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).dumps({"uid": user.id})
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).dumps({"uid": user.id, "epoch": user.auth_epoch})
 
 
 def user_from_token(token: str, secret_key: str, max_age: int) -> User | None:
@@ -43,4 +43,16 @@ def user_from_token(token: str, secret_key: str, max_age: int) -> User | None:
         data = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):
         return None
-    return db.session.get(User, data.get("uid"))
+    return signed_in_user(data.get("uid"), data.get("epoch", 0))
+
+
+def signed_in_user(user_id, epoch) -> User | None:
+    """The user a session or token names, unless they logged out since it was issued."""
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return user if user is not None and epoch == user.auth_epoch else None
+
+
+def end_sessions(user: User) -> None:
+    """Logging out voids every session and token the user was given so far, on every device."""
+    db.session.execute(update(User).where(User.id == user.id).values(auth_epoch=User.auth_epoch + 1))
+    db.session.commit()

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, request
 
 from ..api import operation
-from ..cart.service import merge_guest_cart
-from .auth import log_in, require_customer
+from ..limits import login_attempts, registrations
+from .auth import log_in, log_out, require_customer
 from .schemas import Credentials, Registration, TokenOut, UserOut
 from .service import authenticate, issue_token, register
 
@@ -20,6 +20,7 @@ def _token_response(user) -> dict:
 
 
 @bp.post("/register")
+@registrations
 @operation("Create a customer account", tags=["accounts"], body=Registration, response=TokenOut, status=201)
 def register_view(body: Registration):
     user = register(body.email, body.password, body.name)
@@ -28,13 +29,21 @@ def register_view(body: Registration):
 
 
 @bp.post("/login")
+@login_attempts
 @operation("Log in and get a bearer token", tags=["accounts"], body=Credentials, response=TokenOut,
            headers={"X-Cart-Id": "A guest cart to merge into the customer's cart"})
 def login_view(body: Credentials):
     user = authenticate(body.email, body.password)
-    log_in(user)
-    merge_guest_cart(user, request.headers.get("X-Cart-Id") or session.get("cart_id"))
+    log_in(user, request.headers.get("X-Cart-Id"))
     return _token_response(user)
+
+
+@bp.post("/logout")
+@operation("Log out: every session cookie and bearer token of this account stops working", tags=["accounts"],
+           status=204, auth="customer")
+def logout_view():
+    log_out()
+    return "", 204
 
 
 @bp.get("/me")

@@ -146,19 +146,39 @@ def set_coupon(cart_id: str, customer: User | None, code: str | None,
     return _change_cart(cart_id, customer, expected_version, change)
 
 
+def _claim(cart_id: str, *conditions) -> bool:
+    """Bump an open cart's version, taking its lock as every cart edit does (see _change_cart)."""
+    claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open", *conditions)
+    return db.session.execute(
+        claim.values(version=Cart.version + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
-    """At login, a guest cart becomes the customer's, or is folded into their open cart."""
+    """At login, a guest cart becomes the customer's, or is folded into their open cart.
+
+    Both carts are locked (guest first, then the customer's) before their lines are read, so an edit
+    of either waits for the merge and then applies on top of it, and a second merge finds the guest
+    cart already merged.
+    """
     guest = db.session.get(Cart, guest_cart_id) if guest_cart_id else None
     if guest is None or guest.status != "open" or guest.customer_id not in (None, customer.id):
         return None
     if guest.customer_id == customer.id:
         return guest
-    own = db.session.scalar(select(Cart).where(Cart.customer_id == customer.id, Cart.status == "open")
-                            .order_by(Cart.updated_at.desc()).limit(1))
-    if own is None:
+    if not _claim(guest.id, Cart.customer_id.is_(None)):
+        db.session.rollback()
+        return None
+    own_id = db.session.scalar(select(Cart.id).where(Cart.customer_id == customer.id, Cart.status == "open")
+                               .order_by(Cart.updated_at.desc()).limit(1))
+    own_claimed = own_id is not None and _claim(own_id)
+    db.session.expire_all()
+    guest = db.session.get(Cart, guest.id)
+    if not own_claimed:
         guest.customer_id = customer.id
         db.session.commit()
         return guest
+    own = db.session.get(Cart, own_id)
     for line in guest.lines:
         existing = _line(own, line.product_id)
         if existing:
@@ -166,7 +186,6 @@ def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
         else:
             own.lines.append(CartLine(product_id=line.product_id, quantity=line.quantity))
     own.coupon_code = own.coupon_code or guest.coupon_code
-    own.version += 1
     guest.status = "merged"
     db.session.commit()
     return own

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, request
 from ..accounts.auth import current_user
 from ..api import operation
 from ..errors import Problem
+from ..limits import cart_creations
 from . import service
 from .pricing import PricingPolicy
 from .schemas import CartOut, CouponCode, NewItem, QuantityChange
@@ -38,6 +39,7 @@ def cart_response(cart, status: int = 200):
 
 
 @bp.post("")
+@cart_creations
 @operation("Create a cart (a guest's, or the logged-in customer's)", tags=["cart"], response=CartOut,
            status=201, auth="optional")
 def create_cart():

@@ -14,6 +14,7 @@ from ..accounts.auth import require_customer, require_staff
 from ..api import Schema, operation, page_of, parse
 from ..cart.views import pricing_policy
 from ..errors import PROBLEM_CONTENT_TYPE, Problem
+from ..limits import payment_attempts
 from ..metrics import WEBHOOKS
 from . import service
 from .gateway import REQUIRES_CONFIRMATION, Card, PaymentGateway, SandboxGateway
@@ -112,6 +113,7 @@ def refund_order(order_id: int, body: Refund):
 
 
 @bp.post("/orders/<int:order_id>/payments")
+@payment_attempts
 @operation("Pay an order by card (402 when declined; 202 while the bank confirms)", tags=["payments"],
            body=CardPayment, response=PaymentResultOut, status=201, auth="customer", headers=IDEMPOTENCY_KEY)
 def pay_order(order_id: int, body: CardPayment):

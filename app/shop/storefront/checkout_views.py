@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from ..accounts import service as accounts
-from ..accounts.auth import current_user, log_in
+from ..accounts.auth import current_user, log_in, log_out
 from ..cart import service as carts
 from ..cart.views import pricing_policy
 from ..errors import Problem
+from ..limits import cart_creations, login_attempts, payment_attempts, registrations
 from .forms import check_csrf, csrf_token, form_int
 
 bp = Blueprint("shop_pages", __name__)
@@ -32,15 +33,6 @@ def _session_cart():
         return None
 
 
-def _log_in_keeping_cart(user) -> None:
-    """Log in; a cart filled as a guest stays the shopper's (merged into theirs, if they had one)."""
-    guest_cart_id = session.get("cart_id")
-    log_in(user)
-    merged = carts.merge_guest_cart(user, guest_cart_id)
-    if merged is not None:
-        session["cart_id"] = merged.id
-
-
 def _flash_invalid(error) -> None:
     first = error.errors(include_url=False)[0]
     flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
@@ -60,6 +52,7 @@ def cart():
 
 
 @bp.post("/cart/items")
+@cart_creations
 def add_to_cart():
     product_id = form_int("product_id", high=2**31 - 1)
     quantity = form_int("quantity", default=1, high=current_app.config["MAX_LINE_QUANTITY"])
@@ -103,6 +96,7 @@ def apply_coupon():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_attempts
 def login():
     if request.method == "POST":
         try:
@@ -110,13 +104,14 @@ def login():
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/login.html", email=request.form.get("email", "")), 401
-        _log_in_keeping_cart(user)
+        log_in(user)
         flash(f"Welcome back, {user.name}.", "success")
         return _back("storefront.index")
     return render_template("account/login.html", email="")
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@registrations
 def register():
     if request.method == "POST":
         from pydantic import ValidationError
@@ -133,7 +128,7 @@ def register():
         except Problem as problem:
             flash(problem.detail, "error")
             return render_template("account/register.html", form=request.form), problem.status
-        _log_in_keeping_cart(user)
+        log_in(user)
         flash("Your account is ready.", "success")
         return redirect(url_for("storefront.index"))
     return render_template("account/register.html", form={})
@@ -141,7 +136,7 @@ def register():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    log_out()
     flash("You are logged out.", "success")
     return redirect(url_for("storefront.index"))
 
@@ -246,6 +241,7 @@ def order(order_id: int):
 
 
 @bp.post("/orders/<int:order_id>/pay")
+@payment_attempts
 def pay(order_id: int):
     user = current_user()
     if user is None:
