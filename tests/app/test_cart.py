@@ -71,6 +71,29 @@ def test_change_and_remove_lines(client):
     assert client.delete(f"/api/v1/carts/{cart_id}/items/{second.id}").status_code == 404
 
 
+def test_changing_a_line_beyond_the_line_limit_is_refused(client, app):
+    app.config["MAX_LINE_QUANTITY"] = 5
+    product = make_product(stock=100)
+    cart_id = new_cart(client)["id"]
+    client.post(f"/api/v1/carts/{cart_id}/items", json={"product_id": product.id, "quantity": 2})
+    response = client.patch(f"/api/v1/carts/{cart_id}/items/{product.id}", json={"quantity": 50})
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.json["field"] == "quantity"
+    assert "at most 5" in response.json["detail"]
+    assert client.get(f"/api/v1/carts/{cart_id}").json["lines"][0]["quantity"] == 2
+
+
+def test_changing_a_line_up_to_the_line_limit_is_accepted(client, app):
+    app.config["MAX_LINE_QUANTITY"] = 5
+    product = make_product(stock=100)
+    cart_id = new_cart(client)["id"]
+    client.post(f"/api/v1/carts/{cart_id}/items", json={"product_id": product.id})
+    response = client.patch(f"/api/v1/carts/{cart_id}/items/{product.id}", json={"quantity": 5})
+    assert response.status_code == 200
+    assert response.json["lines"][0]["quantity"] == 5
+
+
 @pytest.mark.parametrize(
     ("payload", "status", "field"),
     [

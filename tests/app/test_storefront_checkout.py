@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from shop.cart.models import CartLine
 from shop.extensions import db
 from shop.models import Order
 
@@ -63,6 +64,18 @@ def test_bad_quantities_are_a_friendly_400(client, quantity):
                                                 "csrf_token": csrf(client)})
     assert response.status_code == 400
     assert response.mimetype == "text/html"
+
+
+def test_changing_a_line_beyond_the_line_limit_is_refused_naming_quantity(client, app):
+    app.config["MAX_LINE_QUANTITY"] = 5
+    product = make_product(stock=100)
+    add_to_cart(client, product.id, 2)
+    response = client.post(f"/cart/items/{product.id}", data={"quantity": "50", "csrf_token": csrf(client, "/cart")})
+    assert response.status_code == 422
+    assert "quantity" in response.get_data(as_text=True)
+    assert "at most 5" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(db.select(CartLine.quantity)).one() == 2
 
 
 def test_checkout_needs_login_and_keeps_the_guest_cart(client):
