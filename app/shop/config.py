@@ -40,7 +40,10 @@ class Config:
     IDEMPOTENCY_TTL_SECONDS = _env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
     # API bearer tokens expire after this many seconds.
     API_TOKEN_MAX_AGE_SECONDS = _env_int("API_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
-    # Seconds a cached product page or listing may live (changes invalidate it sooner).
+    # Seconds a cached product page or listing may live (changes invalidate it sooner). A change made
+    # while Redis cannot be reached commits without invalidating (the generation token is not
+    # replaced), so once Redis is back what it should have dropped is served until it expires: this
+    # bounds that staleness.
     CACHE_TIMEOUT_SECONDS = _env_int("CACHE_TIMEOUT_SECONDS", 300)
     # Seconds a process keeps hot catalog documents in its own memory in front of Redis (0: off).
     # Changes reach every process at once over Redis pub/sub; this only bounds a stalled listener.

@@ -5,20 +5,23 @@ Every process listens on a Redis channel where invalidate_products() announces e
 and drops what the change touched the moment the announcement arrives. Whenever the listener
 (re)connects it drops everything, since announcements may have been missed meanwhile; entries
 also expire after a few seconds, which bounds staleness should the listener stall.
+
+Redis may be unreachable at start or go away: until the listener is subscribed again nothing is
+served from here, and an announcement that cannot be sent still drops this process's own entries.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterable
 
 import redis
 
+from . import cache_outage
+
 CHANNEL = "shop:catalog:changes"
-log = logging.getLogger(__name__)
 
 
 class NearCache:
@@ -57,9 +60,10 @@ class NearCache:
 
     def announce(self, product_ids: Iterable[int]) -> None:
         """Tell every process (this one too) which products changed."""
+        product_ids = set(product_ids)
         self.drop(product_ids)
-        with redis.Redis.from_url(self._redis_url) as client:
-            client.publish(CHANNEL, json.dumps(sorted(set(product_ids))))
+        with cache_outage.tolerated("announce"), redis.Redis.from_url(self._redis_url) as client:
+            client.publish(CHANNEL, json.dumps(sorted(product_ids)))
 
     # --- invalidation ------------------------------------------------------------------------
 
@@ -103,7 +107,7 @@ class NearCache:
                         elif message["type"] == "message":
                             self.drop(json.loads(message["data"]))
             except (redis.RedisError, OSError, ValueError) as error:
-                log.warning("near cache listener lost Redis (%s); serving from Redis only", error)
+                cache_outage.record("listen", error)
             self._listening.clear()
             self.clear()
             self._stopped.wait(1.0)
