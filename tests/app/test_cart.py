@@ -139,13 +139,16 @@ def test_promotion_and_coupon_are_explained(client):
     client.post(f"/api/v1/carts/{cart_id}/items", json={"product_id": product.id, "quantity": 3})
     body = client.put(f"/api/v1/carts/{cart_id}/coupon", json={"code": "fiveoff"}).json
     assert body["coupon"] == {"code": "FIVEOFF", "applied": True, "reason": None}
+    # A fixed-amount coupon leaves shipping charged: exactly these two discounts.
     assert [(d["source"], d["name"], d["amount_cents"]) for d in body["discounts"]] == [
         ("promotion", "Buy 2 get 1", 2000),
         ("coupon", "FIVEOFF", 500),
-        ("shipping", "coupon FIVEOFF", 499),
-    ][:2] + ([] if body["shipping_cents"] else [("shipping", "coupon FIVEOFF", 499)])
+    ]
     assert body["discount_cents"] == 2500
-    assert body["total_cents"] == 6000 - 2500 + body["shipping_cents"] + body["tax_cents"]
+    assert body["shipping_cents"] == 499
+    # Tax (20 %) on the discounted goods and shipping: (6000 - 2500 + 499) * 0.2 = 799.8, rounded.
+    assert body["tax_cents"] == 800
+    assert body["total_cents"] == 6000 - 2500 + 499 + 800
     removed = client.delete(f"/api/v1/carts/{cart_id}/coupon").json
     assert removed["coupon"] is None
     assert removed["discount_cents"] == 2000
