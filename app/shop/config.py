@@ -45,6 +45,9 @@ class Config:
     # replaced), so once Redis is back what it should have dropped is served until it expires: this
     # bounds that staleness.
     CACHE_TIMEOUT_SECONDS = _env_int("CACHE_TIMEOUT_SECONDS", 300)
+    # Longest wait for Redis on one cache operation (connecting or answering); past it the catalog
+    # is read from the database, so a hung Redis slows a page by this much instead of stalling it.
+    CACHE_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("CACHE_SOCKET_TIMEOUT_SECONDS", "0.5"))
     # Seconds a process keeps hot catalog documents in its own memory in front of Redis (0: off).
     # Changes reach every process at once over Redis pub/sub; this only bounds a stalled listener.
     CATALOG_NEAR_CACHE_SECONDS = float(os.environ.get("CATALOG_NEAR_CACHE_SECONDS", "5"))

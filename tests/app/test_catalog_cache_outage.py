@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -161,6 +162,29 @@ def test_the_near_cache_drops_a_change_of_its_own_when_redis_is_lost(app, app_co
     own_redis.stop()
     assert set_stock(shop, product.id, 3).status_code == 200
     assert shop.test_client().get(page).json["stock"] == 3
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """A Redis URL whose port takes connections but never answers (a hung or black-holed server)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+def test_a_redis_that_never_answers_costs_a_read_only_its_timeout(app, app_config, shops, silent_redis):
+    shop = create_app({**app_config, "REDIS_URL": silent_redis, "CACHE_SOCKET_TIMEOUT_SECONDS": 0.2,
+                       "CATALOG_NEAR_CACHE_SECONDS": 0.0})
+    shops.append(shop)
+    page = f"/api/v1/products/{make_product(name='Solar Lantern').id}"
+    answers: list = []
+    reader = threading.Thread(target=lambda: answers.append(shop.test_client().get(page)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "the read waited on Redis for more than 10 s"
+    assert answers[0].status_code == 200
+    assert answers[0].json["name"] == "Solar Lantern"
 
 
 @pytest.fixture

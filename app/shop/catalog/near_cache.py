@@ -25,8 +25,9 @@ CHANNEL = "shop:catalog:changes"
 
 
 class NearCache:
-    def __init__(self, redis_url: str, ttl_seconds: float, max_entries: int = 4096):
+    def __init__(self, redis_url: str, ttl_seconds: float, max_entries: int = 4096, timeout_seconds: float = 0.5):
         self._redis_url = redis_url
+        self._timeout = timeout_seconds
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._entries: dict[str, tuple[float, str]] = {}
@@ -62,7 +63,9 @@ class NearCache:
         """Tell every process (this one too) which products changed."""
         product_ids = set(product_ids)
         self.drop(product_ids)
-        with cache_outage.tolerated("announce"), redis.Redis.from_url(self._redis_url) as client:
+        with (cache_outage.tolerated("announce"),
+              redis.Redis.from_url(self._redis_url, socket_connect_timeout=self._timeout,
+                                   socket_timeout=self._timeout) as client):
             client.publish(CHANNEL, json.dumps(sorted(product_ids)))
 
     # --- invalidation ------------------------------------------------------------------------
@@ -95,7 +98,8 @@ class NearCache:
     def _listen(self) -> None:
         while not self._stopped.is_set():
             try:
-                with redis.Redis.from_url(self._redis_url, socket_timeout=5) as client, client.pubsub() as pubsub:
+                with (redis.Redis.from_url(self._redis_url, socket_timeout=5, socket_connect_timeout=5) as client,
+                      client.pubsub() as pubsub):
                     pubsub.subscribe(CHANNEL)
                     while not self._stopped.is_set():
                         message = pubsub.get_message(timeout=1.0)
