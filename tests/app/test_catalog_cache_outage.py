@@ -19,7 +19,7 @@ from shop.catalog import cache_outage
 from shop.extensions import db
 from shop.models import Product
 
-from .factories import auth_headers, make_category, make_product, make_user
+from .factories import ADDRESS, auth_headers, make_cart, make_category, make_product, make_user
 
 
 def free_port() -> int:
@@ -130,6 +130,16 @@ def test_a_stock_change_commits_when_redis_is_down(redis_down):
     db.session.expire_all()
     assert db.session.get(Product, product.id).stock == 3
     assert cache_errors("invalidate") > before
+
+
+def test_a_checkout_takes_stock_when_redis_is_down(redis_down):
+    customer, product = make_user(), make_product(stock=5)
+    cart_id = make_cart(customer, (product, 2)).id
+    response = redis_down.test_client().post("/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
+                                             headers=auth_headers(customer))
+    assert response.status_code == 201, response.json
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).stock == 3
 
 
 def test_readyz_still_names_the_cache_when_redis_is_down(redis_down):
