@@ -78,6 +78,14 @@ def test_changing_a_line_beyond_the_line_limit_is_refused_naming_quantity(client
     assert db.session.scalars(db.select(CartLine.quantity)).one() == 2
 
 
+def test_the_cart_page_offers_quantities_up_to_the_line_limit(client, app):
+    app.config["MAX_LINE_QUANTITY"] = 5
+    product = make_product(stock=100)
+    add_to_cart(client, product.id)
+    assert f'id="qty-{product.id}" name="quantity" type="number" min="1" max="5"' in client.get("/cart").get_data(
+        as_text=True)
+
+
 def test_checkout_needs_login_and_keeps_the_guest_cart(client):
     product = make_product()
     user = make_user()

@@ -25,7 +25,7 @@ CHANNEL = "shop:catalog:changes"
 
 
 class NearCache:
-    def __init__(self, redis_url: str, ttl_seconds: float, max_entries: int = 4096, timeout_seconds: float = 0.5):
+    def __init__(self, redis_url: str, ttl_seconds: float, timeout_seconds: float, max_entries: int = 4096):
         self._redis_url = redis_url
         self._timeout = timeout_seconds
         self._ttl = ttl_seconds
