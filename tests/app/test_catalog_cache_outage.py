@@ -9,7 +9,6 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from prometheus_client import REGISTRY
@@ -28,34 +27,37 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@dataclass
 class RedisServer:
-    url: str
-    process: subprocess.Popen
+    """A redis-server of the test's own, on its own port, that the test may stop and start again."""
+
+    def __init__(self, port: int):
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no"]
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(self._command, stdout=subprocess.PIPE, text=True)
+        for _ in range(200):  # redis-server prints a few dozen lines before it is ready
+            line = self._process.stdout.readline()
+            if not line or "Ready to accept connections" in line:
+                break
+        assert self._process.poll() is None, "redis-server did not start"
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process.stdout.close()
+            self._process = None
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
-    """A redis-server of this test's own, on its own port, that the test may stop."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    for _ in range(200):  # redis-server prints a few dozen lines before it is ready
-        line = process.stdout.readline()
-        if not line or "Ready to accept connections" in line:
-            break
-    assert process.poll() is None, "redis-server did not start"
-    server = RedisServer(f"redis://127.0.0.1:{port}/0", process)
+    server = RedisServer(free_port())
+    server.start()
     yield server
-    if process.poll() is None:
-        server.stop()
-    process.stdout.close()
+    server.stop()
 
 
 def shop_on(app_config: dict, redis_url: str, near_cache_seconds: float = 0.0):
@@ -172,6 +174,23 @@ def test_the_near_cache_drops_a_change_of_its_own_when_redis_is_lost(app, app_co
     own_redis.stop()
     assert set_stock(shop, product.id, 3).status_code == 200
     assert shop.test_client().get(page).json["stock"] == 3
+
+
+def test_the_near_cache_starts_listening_once_redis_comes_up(app, app_config, shops):
+    late_redis = RedisServer(free_port())
+    shop = shop_on(app_config, late_redis.url, near_cache_seconds=30.0)
+    shops.append(shop)
+    near = shop.extensions["near_cache"]
+    page = f"/api/v1/products/{make_product(stock=7).id}"
+    assert shop.test_client().get(page).status_code == 200  # starts the listener, which finds no Redis
+    assert not near._listening.is_set()
+    late_redis.start()
+    try:
+        assert near._listening.wait(timeout=10)
+        assert shop.test_client().get(page).json["stock"] == 7
+        assert near.get(page.replace("/api/v1/products/", "catalog:product:")) is not None
+    finally:
+        late_redis.stop()
 
 
 @pytest.fixture

@@ -42,7 +42,8 @@ class OutageLog:
             held_back, self._held_back = self._held_back, 0
             self._next_warning = now + self._interval
         since = f"; {held_back} more since the last warning" if held_back else ""
-        log.warning("catalog cache unreachable on %s (%s); serving from the database%s", operation, error, since)
+        log.warning("catalog cache unreachable on %s (%s); reads go to the database, changes commit without "
+                    "invalidating%s", operation, error, since)
 
 
 outage_log = OutageLog(WARNING_INTERVAL_SECONDS)
