@@ -56,8 +56,14 @@ class Config:
     IDEMPOTENCY_TTL_SECONDS = _env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
     # API bearer tokens expire after this many seconds.
     API_TOKEN_MAX_AGE_SECONDS = _env_int("API_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
-    # Seconds a cached product page or listing may live (changes invalidate it sooner).
+    # Seconds a cached product page or listing may live (changes invalidate it sooner). A change made
+    # while Redis cannot be reached commits without invalidating (the generation token is not
+    # replaced), so once Redis is back what it should have dropped is served until it expires: this
+    # bounds that staleness.
     CACHE_TIMEOUT_SECONDS = _env_int("CACHE_TIMEOUT_SECONDS", 300)
+    # Longest wait for Redis on one cache operation (connecting or answering); past it the catalog
+    # is read from the database, so a hung Redis slows a page by this much instead of stalling it.
+    CACHE_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("CACHE_SOCKET_TIMEOUT_SECONDS", "0.5"))
     # Seconds a process keeps hot catalog documents in its own memory in front of Redis (0: off).
     # Changes reach every process at once over Redis pub/sub; this only bounds a stalled listener.
     CATALOG_NEAR_CACHE_SECONDS = float(os.environ.get("CATALOG_NEAR_CACHE_SECONDS", "5"))

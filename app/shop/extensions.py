@@ -30,8 +30,10 @@ cache = Cache()
 
 
 def init_cache(app: Flask) -> None:
+    timeout = app.config["CACHE_SOCKET_TIMEOUT_SECONDS"]
     if app.config["REDIS_URL"]:
-        settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["REDIS_URL"]}
+        settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["REDIS_URL"],
+                    "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout}}
     else:
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000}
     settings |= {"CACHE_KEY_PREFIX": "shop:", "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT_SECONDS"]}
@@ -39,7 +41,8 @@ def init_cache(app: Flask) -> None:
     if app.config["REDIS_URL"] and app.config["CATALOG_NEAR_CACHE_SECONDS"] > 0:
         from .catalog.near_cache import NearCache
 
-        app.extensions["near_cache"] = NearCache(app.config["REDIS_URL"], app.config["CATALOG_NEAR_CACHE_SECONDS"])
+        app.extensions["near_cache"] = NearCache(app.config["REDIS_URL"], app.config["CATALOG_NEAR_CACHE_SECONDS"],
+                                                 timeout_seconds=timeout)
 
 
 def init_celery(app: Flask) -> Celery:

@@ -30,6 +30,8 @@ PAYMENTS = Counter("shop_payments_total", "Payment attempts, by outcome.", ["out
 PAYMENTS_FAILED = Counter("shop_payments_failed_total", "Payment attempts the gateway declined or failed.")
 STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran out.")
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
+CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
+                       ["operation"])
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
 
 

@@ -53,6 +53,7 @@ def test_a_refusal_is_replayed_too(client):
     assert first.status_code == second.status_code == 422
     assert second.mimetype == "application/problem+json"
     assert second.json == first.json
+    assert second.headers["Idempotent-Replayed"] == "true"
 
 
 def test_the_same_key_with_another_body_is_422(client):

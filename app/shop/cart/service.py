@@ -90,6 +90,12 @@ def _check_stock(product: Product, quantity: int) -> None:
                        product_id=product.id, available=product.stock)
 
 
+def _check_line_limit(quantity: int, max_quantity: int) -> None:
+    if quantity > max_quantity:
+        raise Problem(422, "Invalid request", f"quantity: at most {max_quantity} per product",
+                      type_="validation-error", field="quantity")
+
+
 def _line(cart: Cart, product_id: int) -> CartLine | None:
     return next((line for line in cart.lines if line.product_id == product_id), None)
 
@@ -100,9 +106,7 @@ def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int
         product = _product_for_cart(product_id)
         line = _line(cart, product_id)
         new_quantity = quantity + (line.quantity if line else 0)
-        if new_quantity > max_quantity:
-            raise Problem(422, "Invalid request", f"quantity: at most {max_quantity} per product",
-                          type_="validation-error", field="quantity")
+        _check_line_limit(new_quantity, max_quantity)
         _check_stock(product, new_quantity)
         if line:
             line.quantity = new_quantity
@@ -113,11 +117,12 @@ def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int
 
 
 def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity: int,
-                 expected_version: int | None = None) -> Cart:
+                 max_quantity: int, expected_version: int | None = None) -> Cart:
     def change(cart: Cart) -> None:
         line = _line(cart, product_id)
         if line is None:
             raise NotFound("Cart line for product", product_id)
+        _check_line_limit(quantity, max_quantity)
         _check_stock(_product_for_cart(product_id), quantity)
         line.quantity = quantity
 

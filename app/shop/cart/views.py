@@ -66,7 +66,8 @@ def add_item(cart_id: str, body: NewItem):
 @operation("Change a line's quantity", tags=["cart"], body=QuantityChange, response=CartOut,
            auth="optional", headers=IF_MATCH)
 def change_quantity(cart_id: str, product_id: int, body: QuantityChange):
-    cart = service.set_quantity(cart_id, current_user(), product_id, body.quantity, expected_version())
+    cart = service.set_quantity(cart_id, current_user(), product_id, body.quantity,
+                                current_app.config["MAX_LINE_QUANTITY"], expected_version())
     return cart_response(cart)
 
 

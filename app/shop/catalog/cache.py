@@ -7,6 +7,9 @@ listing keys at once (they expire on their own). Losing the token (eviction, res
 new one, so a lost token can never serve a stale listing. Only data that is the same for every
 visitor is cached here. Entries are kept as JSON text, so a hit is answered without decoding
 and re-encoding the document.
+
+Redis is a help, never a need: when it cannot be reached, reads come from the database and
+changes commit without invalidating (see cache_outage).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import current_app
+from redis import RedisError
 
 from ..extensions import cache
+from . import cache_outage
 from .near_cache import NearCache
 
 GENERATION_KEY = "catalog:generation"
@@ -41,17 +46,27 @@ def _near_cache() -> NearCache | None:
     return current_app.extensions.get("near_cache")
 
 
-def _remember(key: str, load: Callable[[], Any], near_key: str | None = None) -> str:
-    """The document under `key`: from this process's near cache, Redis, or `load()`."""
-    near, near_key = _near_cache(), near_key or key
+def _document(load: Callable[[], Any]) -> str:
+    return json.dumps(load(), separators=(",", ":"))
+
+
+def _remember(key: Callable[[], str], load: Callable[[], Any], near_key: str) -> str:
+    """The document under `key()`: from this process's near cache, Redis, or `load()`."""
+    near = _near_cache()
     text = near.get(near_key) if near else None
     if text is not None:
         return text
     epoch = near.epoch if near else 0
-    text = cache.get(key)
+    try:
+        redis_key = key()
+        text = cache.get(redis_key)
+    except RedisError as error:
+        cache_outage.record("read", error)
+        return _document(load)
     if text is None:
-        text = json.dumps(load(), separators=(",", ":"))
-        cache.set(key, text)
+        text = _document(load)
+        with cache_outage.tolerated("write"):
+            cache.set(redis_key, text)
     if near:
         near.put(near_key, text, epoch)
     return text
@@ -59,7 +74,8 @@ def _remember(key: str, load: Callable[[], Any], near_key: str | None = None) ->
 
 def product_page(product_id: int, load: Callable[[], Any]) -> str:
     """The cached page of one product as JSON text, loaded (and kept) on a miss."""
-    return _remember(_product_key(product_id), load)
+    key = _product_key(product_id)
+    return _remember(lambda: key, load, near_key=key)
 
 
 def listing(kind: str, params: dict[str, Any], load: Callable[[], Any]) -> str:
@@ -73,15 +89,20 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any]) -> str:
     # The near cache drops every listing on any change, so it needs no generation (and no trip).
     if near and (text := near.get(f"catalog:{kind}:{digest}")) is not None:
         return text
-    return _remember(f"catalog:{kind}:{generation()}:{digest}", load, near_key=f"catalog:{kind}:{digest}")
+    return _remember(lambda: f"catalog:{kind}:{generation()}:{digest}", load, near_key=f"catalog:{kind}:{digest}")
 
 
 def invalidate_products(product_ids: Iterable[int]) -> None:
-    """Forget these products' pages and every listing. Call it after the change is committed."""
+    """Forget these products' pages and every listing. Call it after the change is committed.
+
+    The change stands even if Redis cannot be reached: what was not dropped expires on its own.
+    """
     product_ids = set(product_ids)
     keys = [_product_key(product_id) for product_id in product_ids]
     if keys:
-        cache.delete_many(*keys)
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=0)
+        with cache_outage.tolerated("invalidate"):
+            cache.delete_many(*keys)
+    with cache_outage.tolerated("invalidate"):
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=0)
     if near := _near_cache():
         near.announce(product_ids)

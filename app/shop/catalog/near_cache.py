@@ -5,25 +5,29 @@ Every process listens on a Redis channel where invalidate_products() announces e
 and drops what the change touched the moment the announcement arrives. Whenever the listener
 (re)connects it drops everything, since announcements may have been missed meanwhile; entries
 also expire after a few seconds, which bounds staleness should the listener stall.
+
+Redis may be unreachable at start or go away: until the listener is subscribed again nothing is
+served from here, and an announcement that cannot be sent still drops this process's own entries.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterable
 
 import redis
 
+from . import cache_outage
+
 CHANNEL = "shop:catalog:changes"
-log = logging.getLogger(__name__)
 
 
 class NearCache:
-    def __init__(self, redis_url: str, ttl_seconds: float, max_entries: int = 4096):
+    def __init__(self, redis_url: str, ttl_seconds: float, timeout_seconds: float, max_entries: int = 4096):
         self._redis_url = redis_url
+        self._timeout = timeout_seconds
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._entries: dict[str, tuple[float, str]] = {}
@@ -57,9 +61,12 @@ class NearCache:
 
     def announce(self, product_ids: Iterable[int]) -> None:
         """Tell every process (this one too) which products changed."""
+        product_ids = set(product_ids)
         self.drop(product_ids)
-        with redis.Redis.from_url(self._redis_url) as client:
-            client.publish(CHANNEL, json.dumps(sorted(set(product_ids))))
+        with (cache_outage.tolerated("announce"),
+              redis.Redis.from_url(self._redis_url, socket_connect_timeout=self._timeout,
+                                   socket_timeout=self._timeout) as client):
+            client.publish(CHANNEL, json.dumps(sorted(product_ids)))
 
     # --- invalidation ------------------------------------------------------------------------
 
@@ -91,7 +98,8 @@ class NearCache:
     def _listen(self) -> None:
         while not self._stopped.is_set():
             try:
-                with redis.Redis.from_url(self._redis_url, socket_timeout=5) as client, client.pubsub() as pubsub:
+                with (redis.Redis.from_url(self._redis_url, socket_timeout=5, socket_connect_timeout=5) as client,
+                      client.pubsub() as pubsub):
                     pubsub.subscribe(CHANNEL)
                     while not self._stopped.is_set():
                         message = pubsub.get_message(timeout=1.0)
@@ -103,7 +111,7 @@ class NearCache:
                         elif message["type"] == "message":
                             self.drop(json.loads(message["data"]))
             except (redis.RedisError, OSError, ValueError) as error:
-                log.warning("near cache listener lost Redis (%s); serving from Redis only", error)
+                cache_outage.record("listen", error)
             self._listening.clear()
             self.clear()
             self._stopped.wait(1.0)

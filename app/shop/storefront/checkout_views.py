@@ -45,10 +45,10 @@ def _back(default: str = "shop_pages.cart"):
 
 
 @bp.get("/cart")
-def cart():
+def cart(status: int = 200):
     current = _session_cart()
     quote = carts.quote(current, pricing_policy()) if current else None
-    return render_template("cart/cart.html", cart=current, quote=quote)
+    return render_template("cart/cart.html", cart=current, quote=quote), status
 
 
 @bp.post("/cart/items")
@@ -75,10 +75,14 @@ def change_line(product_id: int):
         if request.form.get("action") == "remove":
             carts.remove_item(current.id, current_user(), product_id)
         else:
-            quantity = form_int("quantity", high=current_app.config["MAX_LINE_QUANTITY"])
-            carts.set_quantity(current.id, current_user(), product_id, quantity)
+            # Any whole number: the cart service refuses one above the line limit, naming quantity.
+            quantity = form_int("quantity", high=2**31 - 1)
+            carts.set_quantity(current.id, current_user(), product_id, quantity,
+                               current_app.config["MAX_LINE_QUANTITY"])
     except Problem as problem:
         flash(problem.detail, "error")
+        if problem.status == 422:
+            return cart(status=422)  # bad input: the cart again, saying why, as the checkout form does
     return redirect(url_for("shop_pages.cart"))
 
 
