@@ -143,10 +143,10 @@ def test_a_checkout_takes_stock_when_redis_is_down(redis_down):
     assert db.session.get(Product, product.id).stock == 3
 
 
-def test_readyz_still_names_the_cache_when_redis_is_down(redis_down):
-    response = redis_down.test_client().get("/readyz")
+def test_the_dependency_check_still_names_the_cache_when_redis_is_down(redis_down):
+    response = redis_down.test_client().get("/readyz/dependencies")
     assert response.status_code == 503
-    assert response.json["failing"] == ["cache"]
+    assert response.json["checks"]["cache"] == "failing"
 
 
 def test_redis_lost_during_use_serves_the_database_and_changes_still_commit(app, app_config, own_redis, shops):
