@@ -12,9 +12,10 @@ from sqlalchemy import func, select, update
 from shop import idempotency
 from shop.columns import utcnow
 from shop.extensions import db
-from shop.orders.gateway import SandboxGateway
-from shop.orders.models import IdempotencyRecord, Order, Payment
+from shop.orders.models import IdempotencyRecord, Order
 from shop.orders.schemas import NewOrder
+from shop.payments.models import Payment
+from shop.payments.sandbox import SandboxGateway
 
 from .factories import ADDRESS, auth_headers, make_cart, make_order, make_product, make_user
 from .test_payments import GOOD_CARD

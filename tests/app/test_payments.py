@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from shop.catalog.models import Product
 from shop.extensions import db
-from shop.orders.gateway import Card, CardRejected, SandboxGateway, luhn_valid
-from shop.orders.models import IdempotencyRecord, Payment
+from shop.orders.models import IdempotencyRecord
 from shop.outbox import OutboxEvent
+from shop.payments.gateway import Card, CardRejected
+from shop.payments.models import Payment
+from shop.payments.sandbox import SandboxGateway, luhn_valid
 
 from .factories import auth_headers, make_order, make_product, make_user
 
@@ -42,12 +44,29 @@ def test_luhn(number, valid):
     assert luhn_valid(number) is valid
 
 
-def test_the_sandbox_refuses_expired_cards():
+def test_the_sandbox_refuses_expired_cards(app):
     sandbox = SandboxGateway(clock=lambda: datetime(2030, 6, 15, tzinfo=UTC))
     with pytest.raises(CardRejected) as refused:
-        sandbox.charge(100, "EUR", Card("4242424242424242", 5, 2030, "123"), "order-1")
+        sandbox.charge(100, "EUR", Card("4242424242424242", 5, 2030, "123"), "pay_1")
     assert refused.value.extra["field"] == "exp_year"
-    assert sandbox.charge(100, "EUR", Card("4242424242424242", 6, 2030, "123"), "order-1").status == "succeeded"
+    assert sandbox.charge(100, "EUR", Card("4242424242424242", 6, 2030, "123"), "pay_1").status == "succeeded"
+
+
+def test_the_sandbox_charges_a_key_once_and_answers_for_it(app):
+    sandbox = SandboxGateway()
+    assert sandbox.lookup("pay_1") is None
+    first = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    again = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    assert again == first == sandbox.lookup("pay_1")
+    assert len(sandbox.entries("charge")) == 1
+
+
+def test_the_sandbox_refunds_a_key_once(app):
+    sandbox = SandboxGateway()
+    charge = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    first = sandbox.refund(charge.reference, 100, "EUR", "re_1")
+    assert sandbox.refund(charge.reference, 100, "EUR", "re_1") == first
+    assert len(sandbox.entries("refund")) == 1
 
 
 def test_card_repr_hides_the_number_and_cvc():

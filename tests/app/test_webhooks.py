@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from shop.extensions import db
-from shop.orders.gateway import SandboxGateway
-from shop.orders.models import WebhookEvent
-from shop.orders.webhooks import sign
 from shop.outbox import OutboxEvent
+from shop.payments.models import WebhookEvent
+from shop.payments.sandbox import SandboxGateway
+from shop.payments.webhooks import sign
 
 from .factories import auth_headers, make_order, make_user
 from .test_payments import pay
