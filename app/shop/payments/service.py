@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,18 @@ def attempt_key(customer_id: int, order_id: int, request_key: str | None) -> str
     return "pay_" + hashlib.sha256(f"{customer_id}:{order_id}:{request_key}".encode()).hexdigest()[:40]
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What the gateway call needs of an attempt, read before its commit: nothing is read
+    (so no transaction opens) while the gateway is called."""
+
+    id: int
+    status: str
+    amount_cents: int
+    currency: str
+    idempotency_key: str
+
+
 def pay_order(order_id: int, customer: User, card: Card, gateway: PaymentGateway, request_key: str | None = None,
               now: datetime | None = None) -> tuple[dict[str, Any], str]:
     """Charge the card for the order: (the payment and order, the charge's status).
@@ -67,20 +80,20 @@ def pay_order(order_id: int, customer: User, card: Card, gateway: PaymentGateway
     pending payment so the customer can try another card.
     """
     now = now or utcnow()
-    payment = _start_attempt(order_id, customer, card, gateway.name, attempt_key(customer.id, order_id, request_key),
+    attempt = _start_attempt(order_id, customer, card, gateway.name, attempt_key(customer.id, order_id, request_key),
                              now)
-    if payment.status == PENDING:
+    if attempt.status == PENDING:
         try:
-            charge = gateway.charge(payment.amount_cents, payment.currency, card, payment.idempotency_key)
+            charge = gateway.charge(attempt.amount_cents, attempt.currency, card, attempt.idempotency_key)
         except CardRejected:
-            _forget_attempt(payment.id)
+            _forget_attempt(attempt.id)
             PAYMENTS.labels(outcome="invalid_card").inc()
             raise
         except GatewayError as error:
             raise GatewayUnavailable("the payment is not known to be made yet.") from error
-        document = record_charge(payment.id, charge, gateway, now)
+        document = record_charge(attempt.id, charge, gateway, now)
     else:
-        document = _documents(payment.id)
+        document = _documents(attempt.id)
         db.session.commit()
     if document["payment"]["status"] == FAILED:
         raise PaymentFailed(order_id, document["payment"]["id"], document["payment"]["failure_reason"] or "declined")
@@ -88,28 +101,28 @@ def pay_order(order_id: int, customer: User, card: Card, gateway: PaymentGateway
 
 
 def _start_attempt(order_id: int, customer: User, card: Card, gateway_name: str, key: str,
-                   now: datetime) -> Payment:
+                   now: datetime) -> Attempt:
     """Step 1: the attempt under this key (resumed if a retry made it already), committed."""
-    made = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
-    if made is not None:
-        db.session.commit()
-        return made
-    order = orders.find_order(order_id, customer, full=True)
-    if order.status != states.PENDING_PAYMENT:
-        db.session.rollback()
-        raise orders.IllegalTransition(order.id, order.status, states.PAID)
-    orders.lock(order, now)
-    db.session.refresh(order, ["payments"])
-    if any(payment.status in (PENDING, REQUIRES_CONFIRMATION) for payment in order.payments):
-        db.session.rollback()
-        raise Conflict(f"A payment for order {order.id} is being made or awaits the bank's confirmation.",
-                       current_status=order.status)
-    payment = Payment(order_id=order.id, status=PENDING, amount_cents=order.total_cents, currency=order.currency,
-                      gateway=gateway_name, idempotency_key=key, card_last4=card.last4, created_at=now,
-                      updated_at=now)
-    db.session.add(payment)
+    payment = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if payment is None:
+        order = orders.find_order(order_id, customer, full=True)
+        if order.status != states.PENDING_PAYMENT:
+            db.session.rollback()
+            raise orders.IllegalTransition(order.id, order.status, states.PAID)
+        orders.lock(order, now)
+        db.session.refresh(order, ["payments"])
+        if any(payment.status in (PENDING, REQUIRES_CONFIRMATION) for payment in order.payments):
+            db.session.rollback()
+            raise Conflict(f"A payment for order {order.id} is being made or awaits the bank's confirmation.",
+                           current_status=order.status)
+        payment = Payment(order_id=order.id, status=PENDING, amount_cents=order.total_cents,
+                          currency=order.currency, gateway=gateway_name, idempotency_key=key, card_last4=card.last4,
+                          created_at=now, updated_at=now)
+        db.session.add(payment)
+        db.session.flush()
+    attempt = Attempt(payment.id, payment.status, payment.amount_cents, payment.currency, payment.idempotency_key)
     db.session.commit()
-    return payment
+    return attempt
 
 
 def _forget_attempt(payment_id: int) -> None:
