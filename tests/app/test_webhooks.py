@@ -193,6 +193,7 @@ def test_without_the_sandbox_gateway_there_are_no_sandbox_events(app, app_config
         response = configured.test_client().post("/api/v1/payments/sandbox-events", json={"payment_id": 1},
                                           headers=auth_headers(staff))
         assert response.status_code == 404
+        assert "/api/v1/payments/sandbox-events" not in {rule.rule for rule in configured.url_map.iter_rules()}
         db.session.remove()
         db.engine.dispose()
 
