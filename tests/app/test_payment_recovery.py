@@ -19,7 +19,7 @@ from shop.payments.reconcile import reconcile_payments
 from shop.payments.sandbox import SandboxGateway
 
 from .factories import auth_headers, make_order, make_product, make_user
-from .test_payments import pay
+from .test_payments import pay, payment_counts
 
 
 class ProcessKilled(BaseException):
@@ -194,3 +194,15 @@ def test_the_reconciler_makes_a_refund_left_pending(app, client):
     assert done.refunds == 1
     assert order_state(order) == ("cancelled", ["refunded"])
     assert len(SandboxGateway().entries("refund")) == 1
+
+
+def test_a_reconciled_payment_is_counted_once(app, client):
+    customer = make_user()
+    order = make_order(customer)
+    app.extensions["payment_gateway"] = DiesAfterCharging()
+    with pytest.raises(ProcessKilled):
+        pay(client, customer, order)
+    before = payment_counts()
+    for _run in range(2):
+        reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+    assert [now - then for now, then in zip(payment_counts(), before, strict=True)] == [1, 0, 0]

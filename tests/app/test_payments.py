@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from shop.catalog.models import Product
@@ -217,11 +218,22 @@ def test_a_pending_order_cannot_be_refunded(client):
     assert response.json["current_status"] == "pending_payment"
 
 
-def test_payment_metrics_count_outcomes(client):
+def payment_counts() -> tuple[float, float, float]:
+    """(succeeded, failed, failed total) as the process's metrics count them now."""
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return (sample("shop_payments_total", outcome="succeeded"), sample("shop_payments_total", outcome="failed"),
+            sample("shop_payments_failed_total"))
+
+
+def test_payment_metrics_count_each_outcome_once(client):
     customer = make_user()
+    before = payment_counts()
     pay(client, customer, make_order(customer), card_number="4000000000000002")
     pay(client, customer, make_order(customer))
+    after = payment_counts()
+    assert [now - then for now, then in zip(after, before, strict=True)] == [1, 1, 1]
     body = client.get("/metrics").get_data(as_text=True)
     assert 'shop_payments_total{outcome="succeeded"}' in body
     assert 'shop_payments_total{outcome="failed"}' in body
-    assert "shop_payments_failed_total" in body
