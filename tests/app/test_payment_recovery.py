@@ -13,12 +13,15 @@ from shop.catalog.models import Product
 from shop.columns import utcnow
 from shop.extensions import db
 from shop.orders.models import Order
+from shop.orders.service import release_expired_reservations
 from shop.payments.gateway import GatewayError
 from shop.payments.models import Payment, Refund
 from shop.payments.reconcile import reconcile_payments
 from shop.payments.sandbox import SandboxGateway
+from shop.tasks import reconcile_payments as reconcile_task
 
 from .factories import auth_headers, make_order, make_product, make_user
+from .test_orders_expiry import expire
 from .test_payments import pay, payment_counts
 
 
@@ -206,3 +209,42 @@ def test_a_reconciled_payment_is_counted_once(app, client):
     for _run in range(2):
         reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
     assert [now - then for now, then in zip(payment_counts(), before, strict=True)] == [1, 0, 0]
+
+
+def test_an_order_whose_refund_is_pending_cannot_be_shipped_meanwhile(app, client):
+    customer = make_user()
+    order = make_order(customer)
+    assert pay(client, customer, order).status_code == 201
+    app.extensions["payment_gateway"] = RefundTimesOut()
+    client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer))
+    response = client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": "shipped", "cause": "posted"},
+                           headers=auth_headers(make_user(role="staff")))
+    assert response.status_code == 409
+    assert "refund" in response.json["detail"]
+    assert order_state(order) == ("paid", ["succeeded"])
+
+
+def test_the_periodic_sweep_reconciles_payments(app, client):
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert schedule["reconcile-payments"]["task"] == reconcile_task.name
+    customer = make_user()
+    order = make_order(customer)
+    app.extensions["payment_gateway"] = DiesAfterCharging()
+    with pytest.raises(ProcessKilled):
+        pay(client, customer, order)
+    app.extensions["payment_gateway"] = SandboxGateway()
+    app.config["PAYMENT_RECONCILE_GRACE_SECONDS"] = 0
+    assert reconcile_task.delay().get() == 1
+    assert order_state(order) == ("paid", ["succeeded"])
+
+
+def test_an_order_whose_payment_is_being_made_does_not_expire(app, client):
+    customer = make_user()
+    order = make_order(customer)
+    app.extensions["payment_gateway"] = DiesAfterCharging()
+    with pytest.raises(ProcessKilled):
+        pay(client, customer, order)
+    expire(order)
+    assert release_expired_reservations() == 0
+    reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+    assert order_state(order) == ("paid", ["succeeded"])

@@ -28,7 +28,7 @@ from ..extensions import db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, STOCKOUTS
 from ..outbox import record_event
 from ..payments.gateway import PaymentGateway
-from ..payments.models import PENDING, Payment, payment_document
+from ..payments.models import PENDING, Payment, Refund, payment_document
 from . import states
 from .models import Order, OrderLine, OrderTransition
 from .schemas import MAX_ID
@@ -318,6 +318,11 @@ def move_order(order_id: int, viewer: User, to_status: str, cause: str, gateway:
         db.session.rollback()
         raise Conflict(f"A payment for order {order.id} is being made; retry shortly.",
                        current_status=order.status)
+    if db.session.scalar(select(Refund.id).join(Payment).where(Payment.order_id == order.id,
+                                                               Refund.status == PENDING).limit(1)):
+        # The order moves as its refund says once the money is back; nothing else moves it meanwhile.
+        db.session.rollback()
+        raise Conflict(f"A refund for order {order.id} is being made; retry shortly.", current_status=order.status)
     returned = apply_move(order, to_status, cause, now)
     document = order_document(order)
     db.session.commit()
