@@ -66,6 +66,20 @@ def after_grace(app):
     return utcnow() + timedelta(seconds=app.config["PAYMENT_RECONCILE_GRACE_SECONDS"] + 1)
 
 
+def reconcile_after_grace(app):
+    return reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+
+
+def paid_by_a_killed_worker(app, client, customer) -> dict:
+    """An order charged at the gateway by a worker killed before it recorded the charge."""
+    order = make_order(customer)
+    app.extensions["payment_gateway"] = DiesAfterCharging()
+    with pytest.raises(ProcessKilled):
+        pay(client, customer, order)
+    app.extensions["payment_gateway"] = SandboxGateway()
+    return order
+
+
 def order_state(order: dict) -> tuple[str, list[str]]:
     db.session.expire_all()
     status = db.session.scalar(select(Order.status).where(Order.id == order["id"]))
@@ -81,14 +95,11 @@ def charges_at_the_gateway(order: dict) -> int:
 
 def test_a_crash_after_the_charge_ends_in_one_charge_and_a_paid_order_twenty_times(app, client):
     customer = make_user()
-    app.extensions["payment_gateway"] = DiesAfterCharging()
     recovered = 0
     for _round in range(20):
-        order = make_order(customer)
-        with pytest.raises(ProcessKilled):
-            pay(client, customer, order)
+        order = paid_by_a_killed_worker(app, client, customer)
         assert order_state(order) == ("pending_payment", ["pending"])
-        reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+        reconcile_after_grace(app)
         assert order_state(order) == ("paid", ["succeeded"])
         assert charges_at_the_gateway(order) == 1
         recovered += 1
@@ -98,10 +109,7 @@ def test_a_crash_after_the_charge_ends_in_one_charge_and_a_paid_order_twenty_tim
 
 def test_the_reconciler_leaves_a_young_attempt_to_its_request(app, client):
     customer = make_user()
-    order = make_order(customer)
-    app.extensions["payment_gateway"] = DiesAfterCharging()
-    with pytest.raises(ProcessKilled):
-        pay(client, customer, order)
+    order = paid_by_a_killed_worker(app, client, customer)
     reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"])
     assert order_state(order) == ("pending_payment", ["pending"])
 
@@ -113,7 +121,7 @@ def test_the_reconciler_fails_an_attempt_the_gateway_never_saw(app):
                            currency=order["currency"], gateway="sandbox", idempotency_key="pay_never_sent",
                            card_last4="4242"))
     db.session.commit()
-    done = reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+    done = reconcile_after_grace(app)
     assert done.abandoned == 1
     assert order_state(order) == ("pending_payment", ["failed"])
     assert charges_at_the_gateway(order) == 0
@@ -121,11 +129,7 @@ def test_the_reconciler_fails_an_attempt_the_gateway_never_saw(app):
 
 def test_the_reconcile_command_finishes_a_crashed_payment(app, client, runner):
     customer = make_user()
-    order = make_order(customer)
-    app.extensions["payment_gateway"] = DiesAfterCharging()
-    with pytest.raises(ProcessKilled):
-        pay(client, customer, order)
-    app.extensions["payment_gateway"] = SandboxGateway()
+    order = paid_by_a_killed_worker(app, client, customer)
     result = runner.invoke(args=["payments", "reconcile", "--grace-seconds", "0"])
     assert result.exit_code == 0, result.output
     assert "Recorded 1 charges" in result.output
@@ -193,21 +197,17 @@ def test_the_reconciler_makes_a_refund_left_pending(app, client):
     assert pay(client, customer, order).status_code == 201
     app.extensions["payment_gateway"] = RefundTimesOut()
     client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer))
-    done = reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+    done = reconcile_after_grace(app)
     assert done.refunds == 1
     assert order_state(order) == ("cancelled", ["refunded"])
     assert len(SandboxGateway().entries("refund")) == 1
 
 
 def test_a_reconciled_payment_is_counted_once(app, client):
-    customer = make_user()
-    order = make_order(customer)
-    app.extensions["payment_gateway"] = DiesAfterCharging()
-    with pytest.raises(ProcessKilled):
-        pay(client, customer, order)
+    paid_by_a_killed_worker(app, client, make_user())
     before = payment_counts()
     for _run in range(2):
-        reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+        reconcile_after_grace(app)
     assert [now - then for now, then in zip(payment_counts(), before, strict=True)] == [1, 0, 0]
 
 
@@ -228,11 +228,7 @@ def test_the_periodic_sweep_reconciles_payments(app, client):
     schedule = app.extensions["celery"].conf.beat_schedule
     assert schedule["reconcile-payments"]["task"] == reconcile_task.name
     customer = make_user()
-    order = make_order(customer)
-    app.extensions["payment_gateway"] = DiesAfterCharging()
-    with pytest.raises(ProcessKilled):
-        pay(client, customer, order)
-    app.extensions["payment_gateway"] = SandboxGateway()
+    order = paid_by_a_killed_worker(app, client, customer)
     app.config["PAYMENT_RECONCILE_GRACE_SECONDS"] = 0
     assert reconcile_task.delay().get() == 1
     assert order_state(order) == ("paid", ["succeeded"])
@@ -240,11 +236,8 @@ def test_the_periodic_sweep_reconciles_payments(app, client):
 
 def test_an_order_whose_payment_is_being_made_does_not_expire(app, client):
     customer = make_user()
-    order = make_order(customer)
-    app.extensions["payment_gateway"] = DiesAfterCharging()
-    with pytest.raises(ProcessKilled):
-        pay(client, customer, order)
+    order = paid_by_a_killed_worker(app, client, customer)
     expire(order)
     assert release_expired_reservations() == 0
-    reconcile_payments(SandboxGateway(), app.config["PAYMENT_RECONCILE_GRACE_SECONDS"], now=after_grace(app))
+    reconcile_after_grace(app)
     assert order_state(order) == ("paid", ["succeeded"])

@@ -22,7 +22,7 @@ from ..cart.models import Cart, Coupon
 from ..cart.pricing import PricingPolicy
 from ..catalog.cache import invalidate_products
 from ..catalog.models import Product
-from ..columns import utcnow
+from ..columns import iso, utcnow
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, STOCKOUTS
@@ -43,10 +43,6 @@ class IllegalTransition(Conflict):
                          current_status=current, wanted_status=wanted)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def order_document(order: Order) -> dict[str, Any]:
     """The order as its customer sees it: plain JSON values, so it can be stored and replayed."""
     return {
@@ -59,9 +55,9 @@ def order_document(order: Order) -> dict[str, Any]:
         "shipping_cents": order.shipping_cents, "tax_cents": order.tax_cents,
         "total_cents": order.total_cents, "coupon_code": order.coupon_code,
         "pricing": order.pricing, "shipping_address": order.shipping_address,
-        "reserved_until": _iso(order.reserved_until), "created_at": _iso(order.created_at),
+        "reserved_until": iso(order.reserved_until), "created_at": iso(order.created_at),
         "transitions": [{"from_status": step.from_status, "to_status": step.to_status, "cause": step.cause,
-                         "at": _iso(step.at)} for step in order.transitions],
+                         "at": iso(step.at)} for step in order.transitions],
         "payments": [payment_document(payment) for payment in order.payments],
     }
 
@@ -69,7 +65,7 @@ def order_document(order: Order) -> dict[str, Any]:
 def summary_document(order: Order) -> dict[str, Any]:
     return {"id": order.id, "customer_id": order.customer_id, "status": order.status,
             "currency": order.currency, "total_cents": order.total_cents,
-            "created_at": _iso(order.created_at), "reserved_until": _iso(order.reserved_until)}
+            "created_at": iso(order.created_at), "reserved_until": iso(order.reserved_until)}
 
 
 # --- checkout ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..columns import UtcDateTime, utcnow
+from ..columns import UtcDateTime, iso, utcnow
 from ..extensions import db
 
 if TYPE_CHECKING:
@@ -84,15 +84,11 @@ class WebhookEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def payment_document(payment: Payment) -> dict[str, Any]:
     return {"id": payment.id, "status": payment.status, "amount_cents": payment.amount_cents,
             "currency": payment.currency, "gateway": payment.gateway,
             "gateway_reference": payment.gateway_reference, "card_last4": payment.card_last4,
-            "failure_reason": payment.failure_reason, "created_at": _iso(payment.created_at)}
+            "failure_reason": payment.failure_reason, "created_at": iso(payment.created_at)}
 
 
 def insert_once(model, **row: Any):

@@ -64,20 +64,17 @@ class SandboxGateway:
         if (card.exp_year, card.exp_month) < (now.year, now.month):
             raise CardRejected("exp_year", f"the card expired at the end of {card.exp_month:02d}/{card.exp_year}")
         status, reason = SANDBOX_CARDS.get(card.number, (SUCCEEDED, None))
-        self._keep(idempotency_key, "charge", f"ch_{secrets.token_hex(12)}", status, reason, amount_cents, currency)
-        made = self.lookup(idempotency_key)
-        assert made is not None, "the sandbox ledger lost a charge it just kept"
-        return made
+        kept = self._keep(idempotency_key, "charge", f"ch_{secrets.token_hex(12)}", status, reason, amount_cents,
+                          currency)
+        return Charge(kept.reference, kept.status, kept.failure_reason)
 
     def lookup(self, idempotency_key: str) -> Charge | None:
         entry = self._entry(idempotency_key, "charge")
         return None if entry is None else Charge(entry.reference, entry.status, entry.failure_reason)
 
     def refund(self, charge_reference: str, amount_cents: int, currency: str, idempotency_key: str) -> str:
-        self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents, currency)
-        entry = self._entry(idempotency_key, "refund")
-        assert entry is not None, "the sandbox ledger lost a refund it just kept"
-        return entry.reference
+        return self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents,
+                          currency).reference
 
     def entries(self, kind: str) -> list[SandboxEntry]:
         """Every charge or refund the sandbox made, oldest first (what a gateway's dashboard shows)."""
@@ -91,14 +88,18 @@ class SandboxGateway:
                 SandboxEntry.idempotency_key == idempotency_key, SandboxEntry.kind == kind)).first()
 
     def _keep(self, idempotency_key: str, kind: str, reference: str, status: str, reason: str | None,
-              amount_cents: int, currency: str) -> None:
-        # A connection and transaction of the sandbox's own: what it made stays made, whatever
-        # becomes of the shop's transaction. A concurrent twin with the same key keeps the first.
+              amount_cents: int, currency: str):
+        """The entry under this key: this one, or the one a concurrent twin kept first.
+
+        A connection and transaction of the sandbox's own: what it made stays made, whatever
+        becomes of the shop's transaction."""
         with db.engine.begin() as connection:
             connection.execute(insert_once(SandboxEntry, idempotency_key=idempotency_key, kind=kind,
                                            reference=reference, status=status, failure_reason=reason,
                                            amount_cents=amount_cents, currency=currency,
                                            created_at=self.clock()))
+            return connection.execute(select(SandboxEntry).where(
+                SandboxEntry.idempotency_key == idempotency_key, SandboxEntry.kind == kind)).one()
 
     @staticmethod
     def confirmation_event(charge_reference: str, outcome: str, secret: str, timestamp: int,
