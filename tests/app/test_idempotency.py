@@ -16,6 +16,7 @@ from shop.extensions import db
 from shop.orders import service as orders_service
 from shop.orders.models import IdempotencyRecord, Order
 from shop.orders.schemas import NewOrder
+from shop.payments import service as payments_service
 from shop.payments.gateway import GatewayError
 from shop.payments.models import Payment
 from shop.payments.sandbox import SandboxGateway
@@ -175,6 +176,24 @@ def test_a_failure_after_the_order_commits_replays_the_order(client, monkeypatch
     assert retry.status_code == 201, retry.json
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert order_count() == 1
+
+
+def test_a_failure_after_the_payment_commits_replays_the_payment(app, client, monkeypatch):
+    customer = make_user()
+    order = make_order(customer)
+    headers = {**auth_headers(customer), "Idempotency-Key": "pay-after-commit"}
+
+    def metrics_down(_status):
+        raise RuntimeError("the metrics are down")
+
+    monkeypatch.setattr(payments_service, "_count", metrics_down)
+    first = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
+    assert first.status_code == 500
+    monkeypatch.undo()
+    retry = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
+    assert retry.status_code == 201, retry.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert len(SandboxGateway().entries("charge")) == 1
 
 
 def claim_of_a_killed_request(app, customer, now):
