@@ -30,7 +30,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known before the first query
     from .database import configure_engine_events
-    from .extensions import db, init_cache, init_celery, migrate
+    from .extensions import db, init_cache, init_celery, init_payment_gateway, migrate
     from .limits import init_limiter
     from .metrics import register_metrics
     from .tasks import register_outbox_relay
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     init_cache(app)
     init_celery(app)
     init_limiter(app)
+    init_payment_gateway(app)
     register_outbox_relay(app)
     register_metrics(app)
 
@@ -54,12 +55,16 @@ def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .openapi import bp as openapi_bp
     from .orders.views import bp as orders_bp
+    from .payments.views import bp as payments_bp
+    from .payments.views import sandbox_bp
     from .storefront.checkout_views import bp as shop_pages_bp
     from .storefront.views import bp as storefront_bp
 
-    for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, storefront_bp,
-                      shop_pages_bp):
+    for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
+                      storefront_bp, shop_pages_bp):
         app.register_blueprint(blueprint)
+    if app.config["PAYMENT_GATEWAY"] == "sandbox":
+        app.register_blueprint(sandbox_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.routing import IntegerConverter
 
+from . import idempotency
 from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
 
 API_PREFIX = "/api/v1"
@@ -182,3 +183,24 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             },
         },
     }
+
+
+IDEMPOTENCY_KEY = {"Idempotency-Key": "Makes retries safe: the same key and body replay the first "
+                                     "answer (marked Idempotent-Replayed); kept 24 h"}
+
+
+def answer_once(customer_id: int, body: Schema, work: Callable[[], Any], status_of: Callable[[Any], int],
+                headers: Callable[[Any], dict[str, str]] | None = None):
+    """Run `work` under the request's Idempotency-Key, if it has one, and render its answer."""
+    config = current_app.config
+    fingerprint = idempotency.fingerprint(config["SECRET_KEY"], request.method, request.path,
+                                          body.model_dump_json())
+    answer = idempotency.answer_once(customer_id, request.headers.get(idempotency.HEADER), fingerprint,
+                                     config["IDEMPOTENCY_TTL_SECONDS"], config["IDEMPOTENCY_LEASE_SECONDS"],
+                                     work, status_of)
+    response_headers = dict(headers(answer.body) if headers and answer.status < 400 else {})
+    if answer.replayed:
+        response_headers[idempotency.REPLAYED_HEADER] = "true"
+    if answer.status >= 400:
+        return Response(json.dumps(answer.body), answer.status, response_headers, mimetype=PROBLEM_CONTENT_TYPE)
+    return answer.body, answer.status, response_headers

@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A moment as JSON carries it (ISO 8601), or None."""
+    return moment.isoformat() if moment else None
+
+
 class UtcDateTime(TypeDecorator):
     """Aware UTC datetimes in, aware UTC datetimes out (SQLite would drop the zone)."""
 

@@ -48,12 +48,22 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
     # Payment webhook signing secrets, newest first; older ones still verify during rotation.
     PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or [DEVELOPMENT_WEBHOOK_SECRET]
+    # The gateway cards are charged through. Only the sandbox is built in; it is the default on
+    # the embedded default (no DATABASE_URL), and a deployment names its gateway.
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY") or ("" if os.environ.get("DATABASE_URL") else "sandbox")
+    # Signs the sandbox's own settlement events; verifies webhooks only while the sandbox is the gateway.
+    SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET", "whsec_sandbox_only")
+    # A payment attempt or refund still pending after this many seconds is resolved by the
+    # reconciler, which asks the gateway what happened (younger ones may still be in a request).
+    PAYMENT_RECONCILE_GRACE_SECONDS = _env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120)
     # A webhook whose timestamp is further than this from now (either way) is refused.
     PAYMENT_WEBHOOK_TOLERANCE_SECONDS = _env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
     # An unpaid order gives its stock back after this many seconds.
     ORDER_RESERVATION_SECONDS = _env_int("ORDER_RESERVATION_SECONDS", 30 * 60)
     # A stored Idempotency-Key answer is kept this long.
     IDEMPOTENCY_TTL_SECONDS = _env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+    # A request answering an Idempotency-Key holds it this long; if it dies, a retry may take it over.
+    IDEMPOTENCY_LEASE_SECONDS = _env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
     # API bearer tokens expire after this many seconds.
     API_TOKEN_MAX_AGE_SECONDS = _env_int("API_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
     # Seconds a cached product page or listing may live (changes invalidate it sooner). A change made
@@ -111,6 +121,8 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     SECRET_KEY = "test-secret"
     PAYMENT_WEBHOOK_SECRETS = ["whsec_test_new", "whsec_test_old"]
+    PAYMENT_GATEWAY = "sandbox"
+    SANDBOX_WEBHOOK_SECRET = "whsec_test_sandbox"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = ""
     BROKER_URL = ""

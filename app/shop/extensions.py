@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
 from flask_caching import Cache
@@ -9,6 +11,11 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .errors import Problem
+
+if TYPE_CHECKING:
+    from .payments.gateway import PaymentGateway
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -81,8 +88,26 @@ def init_celery(app: Flask) -> Celery:
                 "schedule": 60.0,
             },
             "relay-outbox": {"task": "shop.tasks.relay_outbox", "schedule": 5.0},
+            "reconcile-payments": {"task": "shop.tasks.reconcile_payments", "schedule": 60.0},
         },
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def init_payment_gateway(app: Flask) -> None:
+    """The gateway named by PAYMENT_GATEWAY. Only the sandbox is built in; another gateway's
+    extension installs itself under the same key."""
+    if app.config["PAYMENT_GATEWAY"] == "sandbox":
+        from .payments.sandbox import SandboxGateway
+
+        app.extensions["payment_gateway"] = SandboxGateway()
+
+
+def payment_gateway() -> PaymentGateway:
+    gateway = current_app.extensions.get("payment_gateway")
+    if gateway is None:
+        raise Problem(503, "No payment gateway", "The shop has no payment gateway configured (PAYMENT_GATEWAY).",
+                      type_="no-payment-gateway")
+    return gateway

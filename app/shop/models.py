@@ -3,10 +3,13 @@
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
 from .catalog.models import Category, Product
-from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition, Payment, WebhookEvent
+from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
+from .payments.models import Payment, Refund, WebhookEvent
+from .payments.sandbox import SandboxEntry
 
 __all__ = [
     "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "User", "WebhookEvent",
+    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry", "User",
+    "WebhookEvent",
 ]

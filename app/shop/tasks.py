@@ -46,8 +46,13 @@ def register_outbox_relay(app: Flask) -> None:
     def relay_recorded_events(error: BaseException | None) -> None:
         if not db.session.info.pop("outbox_pending", False) or error is not None:
             return
+        # Services commit their own work, so whatever the request left uncommitted (it failed
+        # half-way) is dropped here, and the relay runs in a context and session of its own:
+        # it never commits the request's work.
+        db.session.rollback()
         try:
-            send(relay_outbox, retry=False)
+            with app.app_context():
+                send(relay_outbox, retry=False)
         except Exception as failure:  # noqa: BLE001 - the outbox keeps the events for the sweep
             log.warning("could not ask for an outbox relay now (%s); the periodic relay will", failure)
 
@@ -60,6 +65,18 @@ def release_expired_reservations() -> int:
 
     purge_expired()
     return release()
+
+
+@shared_task(name="shop.tasks.reconcile_payments")
+def reconcile_payments() -> int:
+    """The periodic sweep of payments: attempts and refunds a crash left pending are finished."""
+    from flask import current_app
+
+    from .extensions import payment_gateway
+    from .payments.reconcile import reconcile_payments as reconcile
+
+    done = reconcile(payment_gateway(), current_app.config["PAYMENT_RECONCILE_GRACE_SECONDS"])
+    return done.charges + done.abandoned + done.refunds
 
 
 @shared_task(name="shop.tasks.relay_outbox")

@@ -11,10 +11,15 @@ from sqlalchemy import func, select, update
 
 from shop import idempotency
 from shop.columns import utcnow
+from shop.errors import Conflict
 from shop.extensions import db
-from shop.orders.gateway import SandboxGateway
-from shop.orders.models import IdempotencyRecord, Order, Payment
+from shop.orders import service as orders_service
+from shop.orders.models import IdempotencyRecord, Order
 from shop.orders.schemas import NewOrder
+from shop.payments import service as payments_service
+from shop.payments.gateway import GatewayError
+from shop.payments.models import Payment
+from shop.payments.sandbox import SandboxGateway
 
 from .factories import ADDRESS, auth_headers, make_cart, make_order, make_product, make_user
 from .test_payments import GOOD_CARD
@@ -127,8 +132,8 @@ def test_a_bad_key_is_400(client, key):
     assert response.json["field"] == "Idempotency-Key"
 
 
-class FlakyGateway(SandboxGateway):
-    """Times out on the first charge, works afterwards."""
+class TimesOutAfterCharging(SandboxGateway):
+    """Charges, then loses the answer on the way back, once; works afterwards."""
 
     def __init__(self):
         super().__init__()
@@ -136,22 +141,91 @@ class FlakyGateway(SandboxGateway):
 
     def charge(self, *args, **kwargs):
         self.calls += 1
+        charge = super().charge(*args, **kwargs)
         if self.calls == 1:
-            raise RuntimeError("the gateway timed out")
-        return super().charge(*args, **kwargs)
+            raise GatewayError("the gateway timed out")
+        return charge
 
 
-def test_a_5xx_forgets_the_key_so_a_retry_runs(app, client):
+def test_a_5xx_forgets_the_key_and_the_retry_resumes_the_same_charge(app, client):
     customer = make_user()
     order = make_order(customer)
-    app.extensions["payment_gateway"] = FlakyGateway()
+    app.extensions["payment_gateway"] = TimesOutAfterCharging()
     headers = {**auth_headers(customer), "Idempotency-Key": "pay-1"}
     first = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
-    assert first.status_code == 500
+    assert first.status_code == 502
     assert db.session.scalar(select(IdempotencyRecord.id)) is None
     retry = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry.headers
+    assert len(SandboxGateway().entries("charge")) == 1
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_a_failure_after_the_order_commits_replays_the_order(client, monkeypatch):
+    customer = make_user()
+    cart_id = make_cart(customer, (make_product(), 1)).id
+
+    def cache_down(_products):
+        raise RuntimeError("the cache is down")
+
+    monkeypatch.setattr(orders_service, "invalidate_products", cache_down)
+    first = checkout(client, customer, cart_id, "after-commit")
+    assert first.status_code == 500
+    monkeypatch.undo()
+    retry = checkout(client, customer, cart_id, "after-commit")
+    assert retry.status_code == 201, retry.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert order_count() == 1
+
+
+def test_a_failure_after_the_payment_commits_replays_the_payment(app, client, monkeypatch):
+    customer = make_user()
+    order = make_order(customer)
+    headers = {**auth_headers(customer), "Idempotency-Key": "pay-after-commit"}
+
+    def metrics_down(_status):
+        raise RuntimeError("the metrics are down")
+
+    monkeypatch.setattr(payments_service, "_count", metrics_down)
+    first = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
+    assert first.status_code == 500
+    monkeypatch.undo()
+    retry = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=headers)
+    assert retry.status_code == 201, retry.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert len(SandboxGateway().entries("charge")) == 1
+
+
+def claim_of_a_killed_request(app, customer, now):
+    """What a worker killed while answering leaves: a claim with no answer."""
+    config = app.config
+    return idempotency._claim(customer.id, "killed", "fingerprint", config["IDEMPOTENCY_TTL_SECONDS"],
+                              config["IDEMPOTENCY_LEASE_SECONDS"], now)
+
+
+def answer_with(app, customer, now):
+    config = app.config
+    return idempotency.answer_once(customer.id, "killed", "fingerprint", config["IDEMPOTENCY_TTL_SECONDS"],
+                                   config["IDEMPOTENCY_LEASE_SECONDS"], lambda: {"done": True},
+                                   status_of=lambda _body: 201, now=now)
+
+
+def test_a_killed_requests_key_is_in_progress_within_its_lease(app):
+    customer, now = make_user(), utcnow()
+    claim_of_a_killed_request(app, customer, now)
+    lease = timedelta(seconds=app.config["IDEMPOTENCY_LEASE_SECONDS"])
+    with pytest.raises(Conflict):
+        answer_with(app, customer, now + lease - timedelta(seconds=1))
+
+
+def test_a_killed_requests_key_is_taken_over_after_its_lease(app):
+    customer, now = make_user(), utcnow()
+    claim_of_a_killed_request(app, customer, now)
+    lease = timedelta(seconds=app.config["IDEMPOTENCY_LEASE_SECONDS"])
+    answer = answer_with(app, customer, now + lease + timedelta(seconds=1))
+    assert (answer.status, answer.body, answer.replayed) == (201, {"done": True}, False)
+    assert answer_with(app, customer, now + lease + timedelta(seconds=2)).replayed
 
 
 def test_fifty_identical_checkouts_make_one_order(live_server, app):

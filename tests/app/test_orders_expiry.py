@@ -16,6 +16,7 @@ from shop.outbox import OutboxEvent
 from shop.tasks import release_expired_reservations as release_task
 
 from .factories import auth_headers, make_order, make_product, make_user
+from .test_orders_states import coupon_uses, one_use_coupon_order
 from .test_payments import GOOD_CARD
 
 
@@ -110,3 +111,10 @@ def test_an_expired_order_can_no_longer_be_paid(app, client):
     response = client.post(f"/api/v1/orders/{order['id']}/payments", json=GOOD_CARD, headers=auth_headers(customer))
     assert response.status_code == 409
     assert response.json["current_status"] == "cancelled"
+
+
+def test_an_expired_order_gives_its_coupon_back(app, client):
+    order = one_use_coupon_order(client, make_user())
+    expire(order)
+    assert release_expired_reservations() == 1
+    assert coupon_uses("ONCE") == 0

@@ -7,13 +7,15 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from shop.cart.models import Coupon
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.orders import states
 from shop.orders.models import OrderTransition
 from shop.outbox import OutboxEvent
 
-from .factories import auth_headers, make_order, make_product, make_user
+from .factories import ADDRESS, auth_headers, make_cart, make_order, make_product, make_user
+from .test_payments import pay
 
 ALLOWED_MOVES = {
     ("pending_payment", "paid"),
@@ -180,3 +182,34 @@ def test_bad_list_queries_are_422(client, query):
 
 def test_orders_need_a_login(client):
     assert client.get("/api/v1/orders").status_code == 401
+
+
+def one_use_coupon_order(client, customer) -> dict:
+    """An order placed with the coupon ONCE, which may be used one time."""
+    db.session.add(Coupon(code="ONCE", kind="fixed", amount_cents=100, usage_limit=1))
+    db.session.commit()
+    cart = make_cart(customer, (make_product(stock=5), 1), coupon_code="ONCE")
+    response = client.post("/api/v1/orders", json={"cart_id": cart.id, "shipping_address": ADDRESS},
+                           headers=auth_headers(customer))
+    assert response.json["coupon_code"] == "ONCE"
+    return response.json
+
+
+def coupon_uses(code: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(Coupon.times_used).where(Coupon.code == code))
+
+
+@pytest.mark.parametrize("paid", [False, True], ids=["pending", "paid"])
+def test_a_cancelled_order_gives_its_coupon_back(client, paid):
+    customer = make_user()
+    order = one_use_coupon_order(client, customer)
+    if paid:
+        assert pay(client, customer, order).status_code == 201
+    assert coupon_uses("ONCE") == 1
+    assert client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer)).status_code == 200
+    assert coupon_uses("ONCE") == 0
+    again = make_cart(customer, (make_product(stock=5), 1), coupon_code="ONCE")
+    response = client.post("/api/v1/orders", json={"cart_id": again.id, "shipping_address": ADDRESS},
+                           headers=auth_headers(customer))
+    assert response.json["coupon_code"] == "ONCE"

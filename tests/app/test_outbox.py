@@ -3,11 +3,13 @@ kept (never lost) when the broker cannot be reached."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shop import create_app
+from shop.catalog.models import Product
+from shop.errors import Conflict
 from shop.extensions import db
-from shop.outbox import OutboxEvent
+from shop.outbox import OutboxEvent, record_event
 from shop.tasks import relay_outbox
 
 from .factories import ADDRESS, auth_headers, make_cart, make_product, make_user
@@ -47,3 +49,18 @@ def test_a_broker_outage_keeps_the_events_for_later(app, app_config):  # app: cl
         assert db.session.get(OutboxEvent, event_id).published_at is not None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_request_that_fails_half_way_commits_nothing(app, client):
+    product_id = make_product(stock=5).id
+
+    @app.post("/test/fails-half-way")
+    def fails_half_way():
+        db.session.execute(update(Product).where(Product.id == product_id).values(stock=0))
+        record_event("product.emptied", product_id=product_id)
+        raise Conflict("Failed half-way.")
+
+    assert client.post("/test/fails-half-way").status_code == 409
+    db.session.expire_all()
+    assert db.session.scalar(select(Product.stock).where(Product.id == product_id)) == 5
+    assert db.session.scalar(select(OutboxEvent.id)) is None

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from shop.catalog.models import Product
 from shop.extensions import db
-from shop.orders.gateway import Card, CardRejected, SandboxGateway, luhn_valid
-from shop.orders.models import IdempotencyRecord, Payment
+from shop.orders.models import IdempotencyRecord
 from shop.outbox import OutboxEvent
+from shop.payments.gateway import Card, CardRejected
+from shop.payments.models import Payment
+from shop.payments.sandbox import SandboxGateway, luhn_valid
 
 from .factories import auth_headers, make_order, make_product, make_user
 
@@ -42,12 +45,29 @@ def test_luhn(number, valid):
     assert luhn_valid(number) is valid
 
 
-def test_the_sandbox_refuses_expired_cards():
+def test_the_sandbox_refuses_expired_cards(app):
     sandbox = SandboxGateway(clock=lambda: datetime(2030, 6, 15, tzinfo=UTC))
     with pytest.raises(CardRejected) as refused:
-        sandbox.charge(100, "EUR", Card("4242424242424242", 5, 2030, "123"), "order-1")
+        sandbox.charge(100, "EUR", Card("4242424242424242", 5, 2030, "123"), "pay_1")
     assert refused.value.extra["field"] == "exp_year"
-    assert sandbox.charge(100, "EUR", Card("4242424242424242", 6, 2030, "123"), "order-1").status == "succeeded"
+    assert sandbox.charge(100, "EUR", Card("4242424242424242", 6, 2030, "123"), "pay_1").status == "succeeded"
+
+
+def test_the_sandbox_charges_a_key_once_and_answers_for_it(app):
+    sandbox = SandboxGateway()
+    assert sandbox.lookup("pay_1") is None
+    first = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    again = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    assert again == first == sandbox.lookup("pay_1")
+    assert len(sandbox.entries("charge")) == 1
+
+
+def test_the_sandbox_refunds_a_key_once(app):
+    sandbox = SandboxGateway()
+    charge = sandbox.charge(100, "EUR", Card("4242424242424242", 12, 2099, "123"), "pay_1")
+    first = sandbox.refund(charge.reference, 100, "EUR", "re_1")
+    assert sandbox.refund(charge.reference, 100, "EUR", "re_1") == first
+    assert len(sandbox.entries("refund")) == 1
 
 
 def test_card_repr_hides_the_number_and_cvc():
@@ -198,11 +218,22 @@ def test_a_pending_order_cannot_be_refunded(client):
     assert response.json["current_status"] == "pending_payment"
 
 
-def test_payment_metrics_count_outcomes(client):
+def payment_counts() -> tuple[float, float, float]:
+    """(succeeded, failed, failed total) as the process's metrics count them now."""
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return (sample("shop_payments_total", outcome="succeeded"), sample("shop_payments_total", outcome="failed"),
+            sample("shop_payments_failed_total"))
+
+
+def test_payment_metrics_count_each_outcome_once(client):
     customer = make_user()
+    before = payment_counts()
     pay(client, customer, make_order(customer), card_number="4000000000000002")
     pay(client, customer, make_order(customer))
+    after = payment_counts()
+    assert [now - then for now, then in zip(after, before, strict=True)] == [1, 1, 1]
     body = client.get("/metrics").get_data(as_text=True)
     assert 'shop_payments_total{outcome="succeeded"}' in body
     assert 'shop_payments_total{outcome="failed"}' in body
-    assert "shop_payments_failed_total" in body

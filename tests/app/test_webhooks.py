@@ -8,11 +8,12 @@ import time
 import pytest
 from sqlalchemy import select
 
+from shop import create_app
 from shop.extensions import db
-from shop.orders.gateway import SandboxGateway
-from shop.orders.models import WebhookEvent
-from shop.orders.webhooks import sign
 from shop.outbox import OutboxEvent
+from shop.payments.models import WebhookEvent
+from shop.payments.sandbox import SandboxGateway
+from shop.payments.webhooks import sign
 
 from .factories import auth_headers, make_order, make_user
 from .test_payments import pay
@@ -158,3 +159,51 @@ def test_staff_get_the_sandbox_event_to_post(client, awaiting):
         ).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("timestamp", ["١٢٣", "²", "1e9", "+5", "-5", "0x10", "1_000",
+                                       pytest.param("9" * 5000, id="huge")])
+def test_a_timestamp_that_is_not_a_plain_number_is_a_400_with_a_reason(client, awaiting, timestamp):
+    _, _, reference = awaiting
+    body, _ = event(reference)
+    response = deliver(client, body, f"t={timestamp},v1={'0' * 64}")
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "t=<unix time>" in response.json["detail"]
+    assert response.json["field"] == "Shop-Signature"
+
+
+def test_the_sandbox_settlement_is_not_signed_with_the_production_secrets(app, client, awaiting):
+    customer, order, _ = awaiting
+    payment_id = client.get(f"/api/v1/orders/{order['id']}", headers=auth_headers(customer)).json["payments"][0]["id"]
+    signed = client.post("/api/v1/payments/sandbox-events", json={"payment_id": payment_id},
+                         headers=auth_headers(make_user(role="staff"))).json
+    timestamp = int(signed["signature"].split(",")[0].removeprefix("t="))
+    body = signed["body"].encode()
+    assert signed["signature"] == sign(body, app.config["SANDBOX_WEBHOOK_SECRET"], timestamp)
+    production = [sign(body, secret, timestamp) for secret in app.config["PAYMENT_WEBHOOK_SECRETS"]]
+    assert signed["signature"] not in production
+
+
+@pytest.mark.parametrize("gateway", ["", "acme"])
+def test_without_the_sandbox_gateway_there_are_no_sandbox_events(app, app_config, gateway):
+    configured = create_app({**app_config, "PAYMENT_GATEWAY": gateway})
+    with configured.app_context():
+        staff = make_user(role="staff")
+        response = configured.test_client().post("/api/v1/payments/sandbox-events", json={"payment_id": 1},
+                                          headers=auth_headers(staff))
+        assert response.status_code == 404
+        assert "/api/v1/payments/sandbox-events" not in {rule.rule for rule in configured.url_map.iter_rules()}
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_without_the_sandbox_gateway_its_secret_does_not_verify(app, app_config):
+    configured = create_app({**app_config, "PAYMENT_GATEWAY": "acme"})
+    with configured.app_context():
+        body, signature = event("ch_unknown", secret=configured.config["SANDBOX_WEBHOOK_SECRET"])
+        response = deliver(configured.test_client(), body, signature)
+        assert response.status_code == 400
+        assert "No signature matches" in response.json["detail"]
+        db.session.remove()
+        db.engine.dispose()

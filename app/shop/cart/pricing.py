@@ -6,8 +6,10 @@ each line and each total to the customer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class PricingPolicy:
     currency: str
     tax_rate_bps: int
     shipping_flat_cents: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PricingPolicy:
+        return cls(config["SHOP_CURRENCY"], config["TAX_RATE_BPS"], config["SHIPPING_FLAT_CENTS"])
 
 
 @dataclass

@@ -16,8 +16,7 @@ IF_MATCH = {"If-Match": "The cart's ETag (its version); a stale one is refused w
 
 
 def pricing_policy() -> PricingPolicy:
-    config = current_app.config
-    return PricingPolicy(config["SHOP_CURRENCY"], config["TAX_RATE_BPS"], config["SHIPPING_FLAT_CENTS"])
+    return PricingPolicy.from_config(current_app.config)
 
 
 def expected_version() -> int | None:

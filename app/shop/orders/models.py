@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, utcnow
 from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..payments.models import Payment
 
 
 class Order(db.Model):
@@ -71,25 +74,6 @@ class OrderTransition(db.Model):
     order: Mapped[Order] = relationship(back_populates="transitions")
 
 
-class Payment(db.Model):
-    __tablename__ = "payments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    # succeeded | failed | requires_confirmation | refunded
-    status: Mapped[str] = mapped_column(String(32))
-    amount_cents: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3))
-    gateway: Mapped[str] = mapped_column(String(32))
-    gateway_reference: Mapped[str] = mapped_column(String(64), unique=True)
-    card_last4: Mapped[str] = mapped_column(String(4))
-    failure_reason: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
-
-    order: Mapped[Order] = relationship(back_populates="payments")
-
-
 class IdempotencyRecord(db.Model):
     """One Idempotency-Key, scoped to a customer: the request's fingerprint and its answer."""
 
@@ -105,13 +89,5 @@ class IdempotencyRecord(db.Model):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-
-class WebhookEvent(db.Model):
-    """Payment webhook events already applied, so a replayed event has no second effect."""
-
-    __tablename__ = "webhook_events"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    type: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # While unanswered, the request holding the key has it until then; after, a retry may take it over.
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from ..api import PageQuery, Schema
 from ..cart.schemas import QuoteOut
@@ -31,13 +31,6 @@ class OrderQuery(PageQuery):
     status: Literal[STATES] | None = None  # type: ignore[valid-type]
 
 
-class CardPayment(Schema):
-    card_number: str = Field(min_length=12, max_length=19, pattern=r"^[0-9]+$")
-    exp_month: StrictInt = Field(ge=1, le=12)
-    exp_year: StrictInt = Field(ge=2000, le=2100)
-    cvc: str = Field(min_length=3, max_length=4, pattern=r"^[0-9]+$")
-
-
 class StaffTransition(Schema):
     status: Literal[STAFF_TARGETS]  # type: ignore[valid-type]
     cause: str = Field(min_length=1, max_length=200)
@@ -45,28 +38,6 @@ class StaffTransition(Schema):
 
 class Refund(Schema):
     cause: str = Field("refunded by staff", min_length=1, max_length=200)
-
-
-class SandboxSettlement(Schema):
-    payment_id: StrictInt = Field(ge=1, le=MAX_ID)
-    outcome: Literal["succeeded", "failed"] = "succeeded"
-
-
-class WebhookData(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    reference: str = Field(min_length=1, max_length=64)
-    failure_reason: str | None = Field(None, max_length=200)
-
-
-class WebhookEventIn(BaseModel):
-    """A gateway event; fields the shop does not use are ignored, as gateways add them freely."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(min_length=1, max_length=64)
-    type: str = Field(min_length=1, max_length=64)
-    data: WebhookData
 
 
 class OrderLineOut(BaseModel):
@@ -91,7 +62,7 @@ class PaymentOut(BaseModel):
     amount_cents: int
     currency: str
     gateway: str
-    gateway_reference: str
+    gateway_reference: str | None
     card_last4: str
     failure_reason: str | None
     created_at: datetime
@@ -144,19 +115,3 @@ class OrderPage(BaseModel):
     total: int
     page: int
     per_page: int
-
-
-class PaymentResultOut(BaseModel):
-    payment: PaymentOut
-    order: OrderOut
-
-
-class SignedEventOut(BaseModel):
-    body: str
-    signature: str
-    header: str
-
-
-class WebhookResultOut(BaseModel):
-    status: str
-    detail: str | None = None

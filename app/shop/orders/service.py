@@ -1,5 +1,6 @@
-"""Orders: checkout turns a cart into an order and sets its stock aside; payment, the order's
-moves through its states (orders/states.py), and giving back the stock of orders never paid for.
+"""Orders: checkout turns a cart into an order and sets its stock aside; reading orders; the
+order's moves through its states (orders/states.py), and giving back the stock and coupon of
+orders never paid for. Paying and refunding are the payments package's (shop/payments).
 
 Every function here is one transaction: it begins with the first statement and commits (or rolls
 back) before returning. Every change of stock or state is a conditional UPDATE whose row count
@@ -14,28 +15,22 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import selectinload
 
+from .. import idempotency
 from ..accounts.models import User
 from ..cart import service as carts
 from ..cart.models import Cart, Coupon
 from ..cart.pricing import PricingPolicy
 from ..catalog.cache import invalidate_products
 from ..catalog.models import Product
-from ..columns import utcnow
+from ..columns import iso, utcnow
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
-from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, PAYMENTS, PAYMENTS_FAILED, STOCKOUTS
+from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, STOCKOUTS
 from ..outbox import record_event
+from ..payments.gateway import PaymentGateway
+from ..payments.models import PENDING, Payment, Refund, payment_document
 from . import states
-from .gateway import (
-    FAILED,
-    REQUIRES_CONFIRMATION,
-    SUCCEEDED,
-    Card,
-    CardRejected,
-    PaymentGateway,
-    SandboxGateway,
-)
-from .models import Order, OrderLine, OrderTransition, Payment, WebhookEvent
+from .models import Order, OrderLine, OrderTransition
 from .schemas import MAX_ID
 
 # How many expired orders one statement of the sweep cancels.
@@ -46,16 +41,6 @@ class IllegalTransition(Conflict):
     def __init__(self, order_id: int, current: str, wanted: str):
         super().__init__(f"Order {order_id} is {current}; it cannot become {wanted}.",
                          current_status=current, wanted_status=wanted)
-
-
-class PaymentFailed(Problem):
-    def __init__(self, order_id: int, payment_id: int, reason: str):
-        super().__init__(402, "Payment failed", f"The payment for order {order_id} failed: {reason}",
-                         type_="payment-failed", order_id=order_id, payment_id=payment_id, reason=reason)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def order_document(order: Order) -> dict[str, Any]:
@@ -70,24 +55,17 @@ def order_document(order: Order) -> dict[str, Any]:
         "shipping_cents": order.shipping_cents, "tax_cents": order.tax_cents,
         "total_cents": order.total_cents, "coupon_code": order.coupon_code,
         "pricing": order.pricing, "shipping_address": order.shipping_address,
-        "reserved_until": _iso(order.reserved_until), "created_at": _iso(order.created_at),
+        "reserved_until": iso(order.reserved_until), "created_at": iso(order.created_at),
         "transitions": [{"from_status": step.from_status, "to_status": step.to_status, "cause": step.cause,
-                         "at": _iso(step.at)} for step in order.transitions],
+                         "at": iso(step.at)} for step in order.transitions],
         "payments": [payment_document(payment) for payment in order.payments],
     }
-
-
-def payment_document(payment: Payment) -> dict[str, Any]:
-    return {"id": payment.id, "status": payment.status, "amount_cents": payment.amount_cents,
-            "currency": payment.currency, "gateway": payment.gateway,
-            "gateway_reference": payment.gateway_reference, "card_last4": payment.card_last4,
-            "failure_reason": payment.failure_reason, "created_at": _iso(payment.created_at)}
 
 
 def summary_document(order: Order) -> dict[str, Any]:
     return {"id": order.id, "customer_id": order.customer_id, "status": order.status,
             "currency": order.currency, "total_cents": order.total_cents,
-            "created_at": _iso(order.created_at), "reserved_until": _iso(order.reserved_until)}
+            "created_at": iso(order.created_at), "reserved_until": iso(order.reserved_until)}
 
 
 # --- checkout ---------------------------------------------------------------------------------
@@ -202,6 +180,7 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
         raise Conflict(f"Coupon {order.coupon_code} was used up meanwhile; remove it and retry.",
                        field="coupon_code")
     document = order_document(order)
+    idempotency.keep_answer(document)
     db.session.commit()
     ORDERS_CREATED.inc()
     invalidate_products(product_id for product_id, _, _ in wanted)
@@ -214,7 +193,7 @@ def _visible(query, viewer: User):
     return query if viewer.is_staff else query.where(Order.customer_id == viewer.id)
 
 
-def _order(order_id: int, viewer: User, *, full: bool = False) -> Order:
+def find_order(order_id: int, viewer: User, *, full: bool = False) -> Order:
     """The order if the viewer may see it; someone else's order is reported as missing."""
     if not 0 < order_id <= MAX_ID:
         raise NotFound("Order", order_id)
@@ -229,7 +208,7 @@ def _order(order_id: int, viewer: User, *, full: bool = False) -> Order:
 
 
 def get_order(order_id: int, viewer: User) -> dict[str, Any]:
-    document = order_document(_order(order_id, viewer, full=True))
+    document = order_document(find_order(order_id, viewer, full=True))
     db.session.commit()
     return document
 
@@ -260,6 +239,15 @@ def _return_stock(order_ids: list[int]) -> list[int]:
     ).scalars())
 
 
+def _give_back_coupons(order_ids: list[int]) -> None:
+    """The coupon uses of these orders become usable again, in one statement."""
+    used = (select(Order.coupon_code, func.count().label("uses"))
+            .where(Order.id.in_(order_ids), Order.coupon_code.is_not(None)).group_by(Order.coupon_code).subquery())
+    db.session.execute(update(Coupon).where(Coupon.code == used.c.coupon_code)
+                       .values(times_used=Coupon.times_used - used.c.uses)
+                       .execution_options(synchronize_session=False))
+
+
 def _move(order: Order, to_status: str, cause: str, now: datetime) -> str:
     """Compare-and-set the order's state (so two concurrent moves cannot both win) and record
     the step; returns the state it left."""
@@ -280,30 +268,61 @@ def _move(order: Order, to_status: str, cause: str, now: datetime) -> str:
     return from_status
 
 
-def _refund_payments(order: Order, gateway: PaymentGateway) -> None:
-    for payment in order.payments:
-        if payment.status == SUCCEEDED:
-            gateway.refund(payment.gateway_reference, payment.amount_cents, payment.currency)
-            payment.status = "refunded"
-            record_event("payment.refunded", order_id=order.id, payment_id=payment.id,
-                         amount_cents=payment.amount_cents, currency=payment.currency)
+def apply_move(order: Order, to_status: str, cause: str, now: datetime) -> list[int]:
+    """Move the order (in the caller's transaction) with what the move brings: leaving the shelf
+    returns the stock, a cancel gives the coupon back. The products whose stock changed."""
+    from_status = _move(order, to_status, cause, now)
+    if to_status == states.CANCELLED:
+        _give_back_coupons([order.id])
+    return _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
+
+
+def after_move(to_status: str, viewer: User | None, returned: list[int]) -> None:
+    """What follows a committed move: the cancel counted, the cached stock refreshed."""
+    if to_status == states.CANCELLED:
+        ORDERS_CANCELLED.labels(cause="staff" if viewer is None or viewer.is_staff else "customer").inc()
+    if returned:
+        invalidate_products(returned)
+
+
+def lock(order: Order, now: datetime) -> None:
+    """Take the order's row lock for this transaction, provided it is still in the state read:
+    a concurrent payment, move or expiry waits, then sees what this one did."""
+    locked = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == order.status)
+        .values(updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if locked != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Order.status).where(Order.id == order.id))
+        raise Conflict(f"Order {order.id} changed meanwhile (it is {current or 'gone'} now); retry.",
+                       current_status=current)
 
 
 def move_order(order_id: int, viewer: User, to_status: str, cause: str, gateway: PaymentGateway,
                now: datetime | None = None) -> dict[str, Any]:
-    """Move an order to `to_status`; leaving a paid state refunds, leaving the shelf returns stock."""
+    """Move an order to `to_status`; leaving a paid state refunds first, leaving the shelf returns stock."""
     now = now or utcnow()
-    order = _order(order_id, viewer, full=True)
-    from_status = _move(order, to_status, cause, now)
-    if from_status in states.PAID_FOR and to_status in (states.CANCELLED, states.REFUNDED):
-        _refund_payments(order, gateway)
-    returned = _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
+    order = find_order(order_id, viewer, full=True)
+    if order.status in states.PAID_FOR and to_status in (states.CANCELLED, states.REFUNDED):
+        # Payments build on orders; this one move calls back into them, so it imports here.
+        from ..payments.refunds import refund_order
+
+        db.session.commit()
+        return refund_order(order_id, viewer, to_status, cause, gateway, now)
+    if to_status == states.CANCELLED and any(payment.status == PENDING for payment in order.payments):
+        db.session.rollback()
+        raise Conflict(f"A payment for order {order.id} is being made; retry shortly.",
+                       current_status=order.status)
+    if db.session.scalar(select(Refund.id).join(Payment).where(Payment.order_id == order.id,
+                                                               Refund.status == PENDING).limit(1)):
+        # The order moves as its refund says once the money is back; nothing else moves it meanwhile.
+        db.session.rollback()
+        raise Conflict(f"A refund for order {order.id} is being made; retry shortly.", current_status=order.status)
+    returned = apply_move(order, to_status, cause, now)
     document = order_document(order)
     db.session.commit()
-    if to_status == states.CANCELLED:
-        ORDERS_CANCELLED.labels(cause="staff" if viewer.is_staff else "customer").inc()
-    if returned:
-        invalidate_products(returned)
+    after_move(to_status, viewer, returned)
     return document
 
 
@@ -311,117 +330,6 @@ def cancel_order(order_id: int, viewer: User, gateway: PaymentGateway, now: date
                  ) -> dict[str, Any]:
     cause = "cancelled by the customer" if not viewer.is_staff else "cancelled by staff"
     return move_order(order_id, viewer, states.CANCELLED, cause, gateway, now)
-
-
-# --- payment ----------------------------------------------------------------------------------
-
-def pay_order(order_id: int, customer: User, card: Card, gateway: PaymentGateway,
-              now: datetime | None = None) -> tuple[dict[str, Any], str]:
-    """Charge the card for the order: (the payment and order, the charge's status).
-
-    A declined card is recorded (and raises PaymentFailed after the commit); the order stays
-    pending payment so the customer can try another card.
-    """
-    now = now or utcnow()
-    order = _order(order_id, customer, full=True)
-    # A write on the order takes its lock first: a concurrent payment, cancel or expiry waits and
-    # then sees what this one did, so an order is never charged twice nor cancelled mid-payment.
-    claimed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == states.PENDING_PAYMENT)
-        .values(updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        current = db.session.scalar(select(Order.status).where(Order.id == order.id))
-        raise IllegalTransition(order.id, current or "gone", states.PAID)
-    db.session.refresh(order, ["payments"])
-    if any(payment.status == REQUIRES_CONFIRMATION for payment in order.payments):
-        db.session.rollback()
-        raise Conflict(f"A payment for order {order.id} awaits the bank's confirmation.",
-                       current_status=order.status)
-    try:
-        charge = gateway.charge(order.total_cents, order.currency, card, f"order-{order.id}")
-    except CardRejected:
-        db.session.rollback()
-        PAYMENTS.labels(outcome="invalid_card").inc()
-        raise
-    payment = Payment(status=charge.status, amount_cents=order.total_cents, currency=order.currency,
-                      gateway=gateway.name, gateway_reference=charge.reference, card_last4=card.last4,
-                      failure_reason=charge.failure_reason, created_at=now, updated_at=now)
-    order.payments.append(payment)
-    db.session.flush()
-    if charge.status == SUCCEEDED:
-        _move(order, states.PAID, "payment succeeded", now)
-    elif charge.status == FAILED:
-        record_event("payment.failed", order_id=order.id, payment_id=payment.id, reason=charge.failure_reason)
-    document = {"payment": payment_document(payment), "order": order_document(order)}
-    db.session.commit()
-    PAYMENTS.labels(outcome=charge.status).inc()
-    if charge.status == FAILED:
-        PAYMENTS_FAILED.inc()
-        raise PaymentFailed(order.id, payment.id, charge.failure_reason or "declined")
-    return document, charge.status
-
-
-# --- webhooks ---------------------------------------------------------------------------------
-
-def apply_payment_event(event_id: str, event_type: str, charge_reference: str, failure_reason: str | None,
-                        gateway: PaymentGateway, now: datetime | None = None) -> str:
-    """Apply a verified gateway event once: applied | duplicate | ignored."""
-    now = now or utcnow()
-    # Recording the event id in the same transaction as its effect makes a replay a no-op; a
-    # concurrent twin waits on the primary key and then finds it taken.
-    inserted = db.session.execute(
-        _insert_ignoring_duplicates(WebhookEvent, {"id": event_id, "type": event_type, "received_at": now})
-        .returning(WebhookEvent.id)
-    ).scalar()
-    if inserted is None:
-        db.session.rollback()
-        return "duplicate"
-    payment = db.session.scalar(select(Payment).where(Payment.gateway_reference == charge_reference)
-                                .options(selectinload(Payment.order)))
-    if payment is None or event_type not in ("payment.succeeded", "payment.failed") \
-            or payment.status != REQUIRES_CONFIRMATION:
-        db.session.commit()
-        return "ignored"
-    order = payment.order
-    payment.updated_at = now
-    if event_type == "payment.failed":
-        payment.status = FAILED
-        payment.failure_reason = failure_reason or "declined by the bank"
-        record_event("payment.failed", order_id=order.id, payment_id=payment.id, reason=payment.failure_reason)
-        outcome = FAILED
-    else:
-        payment.status = SUCCEEDED
-        outcome = SUCCEEDED
-        if order.status == states.PENDING_PAYMENT:
-            _move(order, states.PAID, "payment confirmed", now)
-        else:
-            # The order was cancelled (or expired) while the bank confirmed: give the money back.
-            _refund_payments(order, gateway)
-    db.session.commit()
-    PAYMENTS.labels(outcome=outcome).inc()
-    if outcome == FAILED:
-        PAYMENTS_FAILED.inc()
-    return "applied"
-
-
-def _insert_ignoring_duplicates(model, row: dict[str, Any]):
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model).values(**row).on_conflict_do_nothing()
-
-
-def sandbox_settlement(payment_id: int, outcome: str, secret: str, timestamp: int) -> tuple[bytes, str]:
-    """The signed webhook the sandbox would send when this payment settles (for demos and tests)."""
-    reference = db.session.scalar(select(Payment.gateway_reference).where(Payment.id == payment_id))
-    db.session.commit()
-    if reference is None:
-        raise NotFound("Payment", payment_id)
-    reason = "card_declined: the bank refused the charge" if outcome == FAILED else None
-    return SandboxGateway.confirmation_event(reference, outcome, secret, timestamp, reason)
 
 
 # --- expiry -----------------------------------------------------------------------------------
@@ -432,7 +340,9 @@ def release_expired_reservations(now: datetime | None = None) -> int:
     now = now or utcnow()
     released = 0
     while True:
-        due = (select(Order.id).where(Order.status == states.PENDING_PAYMENT, Order.reserved_until <= now)
+        # An order whose payment is being made waits for its outcome (or the reconciler's).
+        paying = select(Payment.id).where(Payment.order_id == Order.id, Payment.status == PENDING).exists()
+        due = (select(Order.id).where(Order.status == states.PENDING_PAYMENT, Order.reserved_until <= now, ~paying)
                .order_by(Order.id).limit(EXPIRY_BATCH))
         if db.engine.dialect.name == "postgresql":
             # Orders another sweep or a payment holds are skipped, not waited for.
@@ -446,6 +356,7 @@ def release_expired_reservations(now: datetime | None = None) -> int:
             db.session.commit()
             return released
         products = _return_stock(order_ids)
+        _give_back_coupons(order_ids)
         cause = "reservation expired"
         db.session.execute(
             OrderTransition.__table__.insert(),

@@ -155,8 +155,8 @@ CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
 
 
 def _card_from_form():
-    from ..orders.gateway import Card
-    from ..orders.schemas import CardPayment
+    from ..payments.gateway import Card
+    from ..payments.schemas import CardPayment
 
     raw = {key: request.form.get(key, "").replace(" ", "") for key in CARD_FIELDS}
     for key in ("exp_month", "exp_year"):
@@ -169,12 +169,12 @@ def _pay(order_id: int, user) -> None:
     """Charge the card in the form; the outcome is a flash message on the order page."""
     from pydantic import ValidationError
 
-    from ..orders import service as orders
-    from ..orders.gateway import REQUIRES_CONFIRMATION
-    from ..orders.views import payment_gateway
+    from ..extensions import payment_gateway
+    from ..payments import service as payments
+    from ..payments.gateway import REQUIRES_CONFIRMATION
 
     try:
-        _, status = orders.pay_order(order_id, user, _card_from_form(), payment_gateway())
+        _, status = payments.pay_order(order_id, user, _card_from_form(), payment_gateway())
     except ValidationError as error:
         _flash_invalid(error)
         return
@@ -256,8 +256,8 @@ def pay(order_id: int):
 
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
+    from ..extensions import payment_gateway
     from ..orders import service as orders
-    from ..orders.views import payment_gateway
 
     user = current_user()
     if user is None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from ..errors import Problem
 
 SIGNATURE_HEADER = "Shop-Signature"
+# Plain ASCII digits only (str.isdigit and int() also take "²" and "١٢٣"), and no more of them
+# than a time in seconds has for centuries.
+UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 
 class BadSignature(Problem):
@@ -35,7 +39,7 @@ def verify(payload: bytes, header: str | None, secrets: list[str], tolerance_sec
     parts = [item.split("=", 1) for item in header.split(",") if "=" in item]
     timestamps = [value.strip() for name, value in parts if name.strip() == "t"]
     signatures = [value.strip() for name, value in parts if name.strip() == "v1"]
-    if len(timestamps) != 1 or not timestamps[0].isdigit() or not signatures:
+    if len(timestamps) != 1 or not UNIX_TIME.fullmatch(timestamps[0]) or not signatures:
         raise BadSignature(f"The {SIGNATURE_HEADER} header must look like t=<unix time>,v1=<hex>.")
     timestamp = int(timestamps[0])
     if timestamp < now - tolerance_seconds:

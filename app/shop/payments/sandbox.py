@@ -1,0 +1,116 @@
+"""The sandbox gateway: behaves like a real one (it validates cards, declines its test cards,
+confirms some charges only later by a signed webhook, and charges or refunds a key only once),
+and keeps its ledger in a table of its own, written in its own transactions as a remote
+gateway's would be, so any process can ask it what happened."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..columns import UtcDateTime, utcnow
+from ..extensions import db
+from .gateway import FAILED, REQUIRES_CONFIRMATION, SUCCEEDED, Card, CardRejected, Charge
+from .models import insert_once
+from .webhooks import sign
+
+# The sandbox's published test cards; any other valid number is charged successfully.
+SANDBOX_CARDS = {
+    "4000000000000002": (FAILED, "card_declined: the card was declined"),
+    "4000000000009995": (FAILED, "insufficient_funds: the card has insufficient funds"),
+    "4000000000003220": (REQUIRES_CONFIRMATION, None),
+}
+
+
+class SandboxEntry(db.Model):
+    """The sandbox's ledger: one charge or refund per idempotency key."""
+
+    __tablename__ = "sandbox_charges"
+
+    idempotency_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # charge | refund
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(digit) for digit in reversed(number)]
+    doubled = [digit * 2 - 9 if digit * 2 > 9 else digit * 2 for digit in digits[1::2]]
+    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow):
+        self.clock = clock
+
+    def charge(self, amount_cents: int, currency: str, card: Card, idempotency_key: str) -> Charge:
+        made = self.lookup(idempotency_key)
+        if made is not None:
+            return made
+        if not luhn_valid(card.number):
+            raise CardRejected("card_number", "the card number is not valid")
+        now = self.clock()
+        if (card.exp_year, card.exp_month) < (now.year, now.month):
+            raise CardRejected("exp_year", f"the card expired at the end of {card.exp_month:02d}/{card.exp_year}")
+        status, reason = SANDBOX_CARDS.get(card.number, (SUCCEEDED, None))
+        kept = self._keep(idempotency_key, "charge", f"ch_{secrets.token_hex(12)}", status, reason, amount_cents,
+                          currency)
+        return Charge(kept.reference, kept.status, kept.failure_reason)
+
+    def lookup(self, idempotency_key: str) -> Charge | None:
+        entry = self._entry(idempotency_key, "charge")
+        return None if entry is None else Charge(entry.reference, entry.status, entry.failure_reason)
+
+    def refund(self, charge_reference: str, amount_cents: int, currency: str, idempotency_key: str) -> str:
+        return self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents,
+                          currency).reference
+
+    def entries(self, kind: str) -> list[SandboxEntry]:
+        """Every charge or refund the sandbox made, oldest first (what a gateway's dashboard shows)."""
+        with db.engine.connect() as connection:
+            return list(connection.execute(select(SandboxEntry).where(SandboxEntry.kind == kind)
+                                           .order_by(SandboxEntry.created_at)).all())
+
+    def _entry(self, idempotency_key: str, kind: str):
+        with db.engine.connect() as connection:
+            return connection.execute(select(SandboxEntry).where(
+                SandboxEntry.idempotency_key == idempotency_key, SandboxEntry.kind == kind)).first()
+
+    def _keep(self, idempotency_key: str, kind: str, reference: str, status: str, reason: str | None,
+              amount_cents: int, currency: str):
+        """The entry under this key: this one, or the one a concurrent twin kept first.
+
+        A connection and transaction of the sandbox's own: what it made stays made, whatever
+        becomes of the shop's transaction."""
+        with db.engine.begin() as connection:
+            connection.execute(insert_once(SandboxEntry, idempotency_key=idempotency_key, kind=kind,
+                                           reference=reference, status=status, failure_reason=reason,
+                                           amount_cents=amount_cents, currency=currency,
+                                           created_at=self.clock()))
+            return connection.execute(select(SandboxEntry).where(
+                SandboxEntry.idempotency_key == idempotency_key, SandboxEntry.kind == kind)).one()
+
+    @staticmethod
+    def confirmation_event(charge_reference: str, outcome: str, secret: str, timestamp: int,
+                           failure_reason: str | None = None) -> tuple[bytes, str]:
+        """The signed webhook the sandbox sends when an asynchronous charge settles:
+        the raw body and its signature header, ready to POST to the shop."""
+        event = {
+            "id": f"evt_{secrets.token_hex(12)}",
+            "type": f"payment.{outcome}",
+            "created": timestamp,
+            "data": {"reference": charge_reference, "failure_reason": failure_reason},
+        }
+        body = json.dumps(event, separators=(",", ":")).encode()
+        return body, sign(body, secret, timestamp)
