@@ -1,7 +1,7 @@
 """Users' auth epoch: logging out voids every session cookie and API token issued before.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 import sqlalchemy as sa
