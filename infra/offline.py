@@ -201,6 +201,8 @@ class ShopMocks(pulumi.runtime.Mocks):
             state["instances"] = [{"endpoints": [f"amqps://{host}:5671"], "consoleUrl": f"https://{host}"}]
         elif args.typ == "random:index/randomId:RandomId":
             state["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(inputs["byteLength"])]
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = (hashlib.sha256(args.name.encode()).hexdigest() * 4)[: int(inputs["length"])]
         elif args.typ == "aws:acm/certificate:Certificate":
             domain = inputs["domainName"]
             state["arn"] = f"arn:aws:acm:{region}:{account}:certificate/{suffix}"

@@ -51,7 +51,10 @@ DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.CACHE_AUTH_SECRET_ARN: ("Secrets Manager secret holding the Redis AUTH token (`auth_token`)."),
     StackOutput.BROKER_ENDPOINT: ("RabbitMQ AMQPS endpoint (`amqps://host:5671`), without credentials."),
     StackOutput.BROKER_SECRET_ARN: ("Secrets Manager secret holding the broker `username` and `password`."),
-    StackOutput.APP_SECRET_ARN: ("Secrets Manager secret holding the app's `SECRET_KEY` and `PAYMENT_WEBHOOK_SECRET`."),
+    StackOutput.APP_SECRET_ARN: (
+        "Secrets Manager secret holding the app's `SECRET_KEY`, `PAYMENT_WEBHOOK_SECRET` and "
+        "`SANDBOX_WEBHOOK_SECRET`."
+    ),
     StackOutput.WEB_GROUP_NAME: "Auto Scaling group of the web hosts.",
     StackOutput.WORKER_GROUP_NAME: "Auto Scaling group of the worker hosts.",
     StackOutput.HOST_SELECTORS: (

@@ -26,6 +26,7 @@ SECRET_NAMES = (
     "vault_shop_broker_password",
     "vault_shop_secret_key",
     "vault_shop_registry_password",
+    "vault_shop_sandbox_webhook_secret",
 )
 
 
@@ -57,10 +58,15 @@ def lab_secrets() -> dict[str, object]:
     """Decrypt the lab's vault file, creating it with fresh random secrets on first use."""
     vault = _vault()
     if VAULT_FILE.exists():
-        return yaml.safe_load(vault.decrypt(VAULT_FILE.read_bytes()))
-    values: dict[str, object] = {name: secrets.token_urlsafe(24) for name in SECRET_NAMES}
+        values = yaml.safe_load(vault.decrypt(VAULT_FILE.read_bytes()))
+        if all(name in values for name in SECRET_NAMES):
+            return values
+    else:
+        values = {}
+    # A secret added since the vault was written is made up now; the others keep their values.
+    values = {name: secrets.token_urlsafe(24) for name in SECRET_NAMES} | values
     # Newest first: the shop accepts webhooks signed with any of them during a rotation.
-    values["vault_shop_payment_webhook_secrets"] = [secrets.token_urlsafe(24)]
+    values.setdefault("vault_shop_payment_webhook_secrets", [secrets.token_urlsafe(24)])
     plaintext = "# The lab's secrets, made up by `python -m lab up`.\n" + yaml.safe_dump(values)
     VAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
     VAULT_FILE.write_bytes(vault.encrypt(plaintext.encode()))

@@ -29,6 +29,7 @@ def _env_list(name: str) -> list[str]:
 # The laptop-only secrets of the embedded default; a production process refuses to start with them.
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_dev_only"
+DEVELOPMENT_SANDBOX_SECRET = "whsec_sandbox_only"
 
 
 class ConfigurationError(RuntimeError):
@@ -50,9 +51,9 @@ class Config:
     PAYMENT_WEBHOOK_SECRETS = _env_list("PAYMENT_WEBHOOK_SECRETS") or [DEVELOPMENT_WEBHOOK_SECRET]
     # The gateway cards are charged through. Only the sandbox is built in; it is the default on
     # the embedded default (no DATABASE_URL), and a deployment names its gateway.
-    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY") or ("" if os.environ.get("DATABASE_URL") else "sandbox")
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY") or ("" if SHOP_PRODUCTION else "sandbox")
     # Signs the sandbox's own settlement events; verifies webhooks only while the sandbox is the gateway.
-    SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET", "whsec_sandbox_only")
+    SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET") or DEVELOPMENT_SANDBOX_SECRET
     # A payment attempt or refund still pending after this many seconds is resolved by the
     # reconciler, which asks the gateway what happened (younger ones may still be in a request).
     PAYMENT_RECONCILE_GRACE_SECONDS = _env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120)
@@ -141,3 +142,7 @@ def refuse_development_secrets(config) -> None:
     if not webhook_secrets or DEVELOPMENT_WEBHOOK_SECRET in webhook_secrets or not all(webhook_secrets):
         raise ConfigurationError(f"Set PAYMENT_WEBHOOK_SECRETS to the payment gateway's signing secrets: {why}, "
                                  "and the development secret would let anyone forge payment webhooks.")
+    if config.get("PAYMENT_GATEWAY") == "sandbox" and config.get("SANDBOX_WEBHOOK_SECRET") in (
+            None, "", DEVELOPMENT_SANDBOX_SECRET):
+        raise ConfigurationError(f"Set SANDBOX_WEBHOOK_SECRET to a long random value: {why} with the sandbox "
+                                 "gateway, and the development secret would let anyone mark orders paid.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra.config import Credentials, SecretSettings
 from infra.tags import resource_tags
@@ -50,13 +51,19 @@ class Secrets(pulumi.ComponentResource):
             )
             return entry
 
+        # Signs the sandbox gateway's settlement events (while the sandbox is the stack's gateway):
+        # nothing outside the stack needs it, so the stack makes it up.
+        sandbox_webhook_secret = random.RandomPassword(
+            f"{name}-sandbox-webhook", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         app = secret(
             "app",
-            "The shop's SECRET_KEY and PAYMENT_WEBHOOK_SECRET",
+            "The shop's SECRET_KEY, PAYMENT_WEBHOOK_SECRET and SANDBOX_WEBHOOK_SECRET",
             pulumi.Output.json_dumps(
                 {
                     "SECRET_KEY": credentials.app_secret_key,
                     "PAYMENT_WEBHOOK_SECRET": credentials.payment_webhook_secret,
+                    "SANDBOX_WEBHOOK_SECRET": sandbox_webhook_secret.result,
                 }
             ),
         )

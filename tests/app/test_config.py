@@ -16,7 +16,7 @@ def clean_environ() -> dict[str, str]:
     """This process's environment without the shop's settings, so only a test's own ones apply."""
     return {key: value for key, value in os.environ.items()
             if key not in ("DATABASE_URL", "SHOP_ENV", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRETS", "REDIS_URL",
-                           "BROKER_URL", "SESSION_COOKIE_SECURE")}
+                           "BROKER_URL", "SESSION_COOKIE_SECURE", "PAYMENT_GATEWAY", "SANDBOX_WEBHOOK_SECRET")}
 
 
 def start(tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -39,7 +39,11 @@ PRODUCTION = {
     ({"SECRET_KEY": "a-long-random-production-key"}, "PAYMENT_WEBHOOK_SECRETS"),
     ({"SECRET_KEY": "a-long-random-production-key", "PAYMENT_WEBHOOK_SECRETS": "whsec_real,whsec_dev_only"},
      "PAYMENT_WEBHOOK_SECRETS"),
-], ids=["no-secret-key", "dev-secret-key", "no-webhook-secret", "dev-webhook-secret"])
+    ({**REAL_SECRETS, "PAYMENT_GATEWAY": "sandbox"}, "SANDBOX_WEBHOOK_SECRET"),
+    ({**REAL_SECRETS, "PAYMENT_GATEWAY": "sandbox", "SANDBOX_WEBHOOK_SECRET": "whsec_sandbox_only"},
+     "SANDBOX_WEBHOOK_SECRET"),
+], ids=["no-secret-key", "dev-secret-key", "no-webhook-secret", "dev-webhook-secret", "no-sandbox-secret",
+        "dev-sandbox-secret"])
 def test_production_refuses_to_start_with_development_secrets(tmp_path, marker, secrets, named):
     env = {key: value.format(tmp=tmp_path) for key, value in PRODUCTION[marker].items()}
     result = start(tmp_path, **env, **secrets)
@@ -54,6 +58,21 @@ def test_production_starts_with_real_secrets(tmp_path, marker):
     result = start(tmp_path, **env, **REAL_SECRETS)
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+@pytest.mark.parametrize("marker", PRODUCTION)
+def test_production_starts_with_the_sandbox_and_its_own_secret(tmp_path, marker):
+    env = {key: value.format(tmp=tmp_path) for key, value in PRODUCTION[marker].items()}
+    result = start(tmp_path, **env, **REAL_SECRETS, PAYMENT_GATEWAY="sandbox", SANDBOX_WEBHOOK_SECRET="whsec_lab")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_names_no_gateway_by_itself(tmp_path):
+    code = "from shop import create_app; print(repr(create_app().config['PAYMENT_GATEWAY']))"
+    result = subprocess.run([sys.executable, "-c", code], env={**clean_environ(), "SHOP_INSTANCE_DIR": str(tmp_path),
+                                                               "SHOP_ENV": "production", **REAL_SECRETS},
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "''", result.stderr
 
 
 def test_the_embedded_default_starts_with_no_configuration(tmp_path):

@@ -52,14 +52,23 @@ def test_secret_values_stay_encrypted_in_state(secrets):
 @pytest.mark.parametrize(
     ("entry", "document"),
     [
-        ("shop-test-app", {"SECRET_KEY": "app-key", "PAYMENT_WEBHOOK_SECRET": "webhook"}),
+        ("shop-test-app", {"SECRET_KEY": "app-key", "PAYMENT_WEBHOOK_SECRET": "webhook",
+                           "SANDBOX_WEBHOOK_SECRET": "the stack's own random password"}),
         ("shop-test-cache", {"auth_token": "token"}),
         ("shop-test-broker", {"username": "shop", "password": "broker-pass"}),
     ],
 )
 def test_each_secret_holds_the_documented_keys(secrets, entry, document):
     version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
-    assert json.loads(version.inputs["secretString"]["value"]) == document, version.urn
+    password = secrets.one("random:index/randomPassword:RandomPassword", "shop-test-sandbox-webhook")
+    expected = {key: password.state["result"] if value == "the stack's own random password" else value
+                for key, value in document.items()}
+    assert json.loads(version.inputs["secretString"]["value"]) == expected, version.urn
+
+
+def test_the_sandbox_webhook_secret_is_long_and_made_up_by_the_stack(secrets):
+    password = secrets.one("random:index/randomPassword:RandomPassword", "shop-test-sandbox-webhook")
+    assert password.inputs["length"] >= 32 and password.inputs["special"] is False, password.urn
 
 
 def test_secret_arns_are_exposed(secrets):
