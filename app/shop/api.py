@@ -8,13 +8,14 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Flask, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from werkzeug.routing import IntegerConverter
 
 from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
+from .numbers import MAX_ID
 
 API_PREFIX = "/api/v1"
 
@@ -23,6 +24,10 @@ class Schema(BaseModel):
     """Base of every request schema: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# A row's id in a request body: larger ones cannot exist and never reach the database.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class PageQuery(Schema):
@@ -52,6 +57,9 @@ def _read_json_body() -> Any:
     except (ValueError, UnicodeDecodeError) as error:
         raise Problem(400, "Malformed JSON", f"The request body is not valid JSON: {error}",
                       type_="malformed-json", field="body") from None
+    except RecursionError:
+        raise Problem(400, "Malformed JSON", "The request body nests too deeply.",
+                      type_="malformed-json", field="body") from None
 
 
 def parse(model: type[BaseModel], data: Any, source: str) -> BaseModel:
@@ -62,6 +70,9 @@ def parse(model: type[BaseModel], data: Any, source: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_problem(error, source) from None
+    except RecursionError:
+        raise Problem(422, "Invalid request", f"The {source} nests too deeply.", type_="validation-error",
+                      field=source) from None
 
 
 def operation(summary: str, *, tags: list[str], body=None, query=None, response=None, status=200,

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, request
 from ..accounts.auth import current_user
 from ..api import operation
 from ..errors import Problem
+from ..numbers import whole_number
 from . import service
 from .pricing import PricingPolicy
 from .schemas import CartOut, CouponCode, NewItem, QuantityChange
@@ -24,11 +25,11 @@ def expected_version() -> int | None:
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = whole_number(header.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise Problem(400, "Bad request", "If-Match must be the cart's ETag, e.g. \"3\".",
                       type_="bad-if-match", field="If-Match")
-    return int(value)
+    return version
 
 
 def cart_response(cart, status: int = 200):

@@ -5,12 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..api import PageQuery, Schema
+from ..api import Id, PageQuery, Schema
 from ..cart.schemas import QuoteOut
 from .states import STAFF_TARGETS, STATES
-
-# The largest id a table holds (a 32-bit integer key); larger ones are refused, not sent to SQL.
-MAX_ID = 2**31 - 1
 
 
 class ShippingAddress(Schema):
@@ -48,7 +45,7 @@ class Refund(Schema):
 
 
 class SandboxSettlement(Schema):
-    payment_id: StrictInt = Field(ge=1, le=MAX_ID)
+    payment_id: Id
     outcome: Literal["succeeded", "failed"] = "succeeded"
 
 

@@ -24,6 +24,7 @@ from ..columns import utcnow
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, PAYMENTS, PAYMENTS_FAILED, STOCKOUTS
+from ..numbers import MAX_ID
 from ..outbox import record_event
 from . import states
 from .gateway import (
@@ -36,7 +37,6 @@ from .gateway import (
     SandboxGateway,
 )
 from .models import Order, OrderLine, OrderTransition, Payment, WebhookEvent
-from .schemas import MAX_ID
 
 # How many expired orders one statement of the sweep cancels.
 EXPIRY_BATCH = 500

@@ -7,6 +7,8 @@ import secrets
 
 from flask import abort, request, session
 
+from ..numbers import whole_number
+
 CSRF_FIELD = "csrf_token"
 
 
@@ -29,6 +31,7 @@ def form_int(name: str, default: int | None = None, low: int = 1, high: int = 99
     raw = request.form.get(name, "")
     if raw == "" and default is not None:
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+    number = whole_number(raw.strip(), high)
+    if number is None or number < low:
         abort(400, description=f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
+    return number
