@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, request, session
+from flask import request, session
 
+from ..errors import Problem
 from ..numbers import whole_number
 
 CSRF_FIELD = "csrf_token"
@@ -24,7 +25,8 @@ def check_csrf() -> None:
         return
     sent = request.form.get(CSRF_FIELD, "")
     if not sent or not hmac.compare_digest(sent, session.get(CSRF_FIELD, "")):
-        abort(400, description="The form expired or came from another site; reload the page and try again.")
+        raise Problem(400, "Bad request", "The form expired or came from another site; reload the page and try again.",
+                      type_="bad-form", field=CSRF_FIELD)
 
 
 def form_int(name: str, default: int | None = None, low: int = 1, high: int = 999) -> int:
@@ -33,5 +35,6 @@ def form_int(name: str, default: int | None = None, low: int = 1, high: int = 99
         return default
     number = whole_number(raw.strip(), high)
     if number is None or number < low:
-        abort(400, description=f"{name} must be a whole number from {low} to {high}.")
+        raise Problem(400, "Bad request", f"{name} must be a whole number from {low} to {high}.",
+                      type_="bad-form", field=name)
     return number
