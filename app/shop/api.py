@@ -35,6 +35,15 @@ class PageQuery(Schema):
     per_page: int = Field(20, ge=1, le=100)
 
 
+@dataclass(frozen=True)
+class Header:
+    """A request header an operation reads, as the OpenAPI document states it."""
+
+    description: str
+    required: bool = False
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
 @dataclass
 class Operation:
     summary: str
@@ -44,10 +53,14 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     auth: str = "none"  # none | optional | customer | staff
-    headers: dict[str, str] = field(default_factory=dict)
+    # A plain description documents an optional string header.
+    headers: dict[str, Header | str] = field(default_factory=dict)
 
 
 def _read_json_body() -> Any:
+    if not request.is_json:
+        raise Problem(415, "Unsupported Media Type", "The request body must be sent as application/json.",
+                      type_="unsupported-media-type", field="Content-Type")
     raw = request.get_data(cache=True)
     if not raw:
         raise Problem(400, "Malformed JSON", "The request body is empty; a JSON object is expected.",
@@ -127,8 +140,28 @@ def _openapi_path(rule: str) -> str:
     return "/".join(parts)
 
 
-def _path_type(rule, argument: str) -> str:
-    return "integer" if isinstance(rule._converters[argument], IntegerConverter) else "string"
+def _path_schema(rule, argument: str) -> dict[str, Any]:
+    converter = rule._converters[argument]
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+    return {"type": "string"}
+
+
+# Refusals stated beside the catch-all 4XX: (description, which operations can answer it).
+REFUSALS = {
+    "413": ("The body is larger than the shop accepts (MAX_CONTENT_LENGTH)", "body"),
+    "415": ("The body is not sent as application/json", "body"),
+    "422": ("A field is invalid (an unknown category, say); `field` names it and `detail` says why", "input"),
+    "429": ("Too many requests; retry after the Retry-After header's seconds", "all"),
+}
+
+
+def _refusals(spec: Operation) -> dict[str, Any]:
+    applies = {"all": True, "body": spec.body is not None,
+               "input": spec.body is not None or spec.query is not None}
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {status: {"description": description, "content": problem}
+            for status, (description, which) in REFUSALS.items() if applies[which]}
 
 
 def build_openapi(app: Flask) -> dict[str, Any]:
@@ -153,17 +186,19 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "summary": spec.summary,
                 "tags": spec.tags,
                 "parameters": [
-                    {"name": arg, "in": "path", "required": True, "schema": {"type": _path_type(rule, arg)}}
+                    {"name": arg, "in": "path", "required": True, "schema": _path_schema(rule, arg)}
                     for arg in sorted(rule.arguments)
                 ],
                 "responses": {
                     "4XX": {"description": "Client error",
                             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                    **_refusals(spec),
                 },
             }
-            for name, description in spec.headers.items():
-                op["parameters"].append({"name": name, "in": "header", "required": False,
-                                         "description": description, "schema": {"type": "string"}})
+            for name, header in spec.headers.items():
+                header = Header(header) if isinstance(header, str) else header
+                op["parameters"].append({"name": name, "in": "header", "required": header.required,
+                                         "description": header.description, "schema": header.schema})
             if spec.query is not None:
                 for name, prop in spec.query.model_json_schema()["properties"].items():
                     op["parameters"].append({"name": name, "in": "query", "required": False, "schema": prop})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from ..accounts.auth import current_user
-from ..api import operation
+from ..api import Header, operation
 from ..errors import Problem
 from ..numbers import whole_number
 from . import service
@@ -12,7 +12,9 @@ from .schemas import CartOut, CouponCode, NewItem, QuantityChange
 
 bp = Blueprint("cart", __name__, url_prefix="/api/v1/carts")
 
-IF_MATCH = {"If-Match": "The cart's ETag (its version); a stale one is refused with 412"}
+IF_MATCH = {"If-Match": Header("The cart's ETag (its version), e.g. \"3\"; a stale one is refused with 412, "
+                               "a malformed one with 400",
+                               schema={"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,10}"?)$'})}
 
 
 def pricing_policy() -> PricingPolicy:

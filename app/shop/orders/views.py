@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, request
 
 from .. import idempotency
 from ..accounts.auth import require_customer, require_staff
-from ..api import Schema, operation, page_of, parse
+from ..api import Header, Schema, operation, page_of, parse
 from ..cart.views import pricing_policy
 from ..errors import PROBLEM_CONTENT_TYPE, Problem
 from ..metrics import WEBHOOKS
@@ -36,8 +36,10 @@ from .webhooks import SIGNATURE_HEADER, BadSignature, verify
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1")
 
-IDEMPOTENCY_KEY = {idempotency.HEADER: "Makes retries safe: the same key and body replay the first "
-                                       "answer (marked Idempotent-Replayed); kept 24 h"}
+IDEMPOTENCY_KEY = {idempotency.HEADER: Header(
+    "Makes retries safe: the same key and body replay the first answer (marked Idempotent-Replayed); "
+    "kept 24 h. 1 to 255 printable characters",
+    schema={"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "^[ -~]+$"})}
 
 
 def payment_gateway() -> PaymentGateway:
@@ -127,7 +129,8 @@ def pay_order(order_id: int, body: CardPayment):
 
 @bp.post("/payments/webhook")
 @operation("Receive a payment gateway event, signed in the Shop-Signature header", tags=["payments"],
-           response=WebhookResultOut, headers={SIGNATURE_HEADER: "t=<unix time>,v1=<hex HMAC-SHA256>"})
+           response=WebhookResultOut,
+           headers={SIGNATURE_HEADER: Header("t=<unix time>,v1=<hex HMAC-SHA256>", required=True)})
 def payment_webhook():
     config = current_app.config
     raw = request.get_data(cache=True)
