@@ -17,6 +17,8 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
@@ -79,11 +81,11 @@ def operation_auth(app: Flask) -> dict[str, str]:
             for endpoint, view in app.view_functions.items() if hasattr(view, "openapi")}
 
 
-def fuzz(operation, headers: dict[str, str], tally: Tally) -> None:
+def fuzz(operation, mode: GenerationMode, headers: dict[str, str], tally: Tally) -> None:
     @hypothesis.seed(SEED)
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(mode))
     def run(case) -> None:
         tally.examples += 1
         response = case.call(headers=headers)
@@ -91,10 +93,14 @@ def fuzz(operation, headers: dict[str, str], tally: Tally) -> None:
             case.validate_response(response, checks=CHECKS)
         except FailureGroup as group:
             for failure in group.exceptions:
-                key = f"{operation.label} [{failure.title}]"
+                key = f"{operation.label} {mode.value} [{failure.title}]"
                 tally.failures.setdefault(key, f"{response.status_code} {failure.message[:300]}")
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        # An operation with no input (or none that can be made invalid) has no negative cases.
+        assert mode is GenerationMode.NEGATIVE, operation.label
 
 
 def test_the_api_answers_every_generated_request_as_documented(fuzzed_app, capsys):
@@ -105,7 +111,8 @@ def test_the_api_answers_every_generated_request_as_documented(fuzzed_app, capsy
     for result in schema.get_all_operations():
         operation = result.ok()
         tally.operations += 1
-        fuzz(operation, headers[auth[operation.definition.raw["operationId"]]], tally)
+        for mode in GenerationMode:
+            fuzz(operation, mode, headers[auth[operation.definition.raw["operationId"]]], tally)
     with capsys.disabled():
         print("\n" + tally.summary())
     assert tally.operations >= 20

@@ -159,11 +159,13 @@ def test_a_non_ascii_product_id_is_a_friendly_400(client):
 
 
 @pytest.mark.parametrize("quantity", ["²", LONG_NUMBER], ids=short_id)
-def test_changing_a_line_to_a_bad_quantity_is_a_friendly_400(client, quantity):
+def test_changing_a_line_to_a_bad_quantity_is_flashed(client, quantity):
     product = make_product()
     add_to_cart(client, product.id)
-    response = client.post(f"/cart/items/{product.id}", data={"quantity": quantity, "csrf_token": csrf(client)})
-    assert_friendly_page(response, 400)
+    response = client.post(f"/cart/items/{product.id}", data={"quantity": quantity, "csrf_token": csrf(client)},
+                           follow_redirects=True)
+    assert_friendly_page(response, 200)
+    assert "quantity must be a whole number" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("page", ["²", "١٢", LONG_NUMBER], ids=short_id)
@@ -231,3 +233,45 @@ def test_a_staff_route_with_a_customer_token_is_still_403(client):
     # The bounded id converter must not change who may ask.
     response = client.get("/api/v1/products/1/forecast", headers=auth_headers(make_user()))
     assert_problem(response, 403)
+
+
+# What the OpenAPI document promises about bad input
+
+def test_a_json_body_sent_as_another_media_type_is_a_415(client):
+    response = client.post("/api/v1/auth/login", data='{"email": "a@example.com", "password": "x"}',
+                           content_type="text/plain")
+    assert_problem(response, 415, "Content-Type")
+
+
+def _parameter(operation: dict, name: str) -> dict:
+    return next(parameter for parameter in operation["parameters"] if parameter["name"] == name)
+
+
+def test_the_openapi_document_states_the_header_formats(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    if_match = _parameter(paths["/api/v1/carts/{cart_id}/items"]["post"], "If-Match")
+    assert re.fullmatch(if_match["schema"]["pattern"], '"3"')
+    assert not re.fullmatch(if_match["schema"]["pattern"], "²")
+    key = _parameter(paths["/api/v1/orders"]["post"], "Idempotency-Key")
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    signature = _parameter(paths["/api/v1/payments/webhook"]["post"], "Shop-Signature")
+    assert signature["required"] is True
+
+
+def test_the_openapi_document_states_the_refusals(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    with_body = paths["/api/v1/carts/{cart_id}/items"]["post"]["responses"]
+    assert {"413", "415", "422", "429"} <= set(with_body)
+    listing = paths["/api/v1/products"]["get"]
+    assert "422" in listing["responses"]
+    assert "422" in _parameter(listing, "category")["schema"]["description"]
+    product_id = _parameter(paths["/api/v1/products/{product_id}"]["get"], "product_id")
+    assert product_id["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+
+
+@pytest.mark.parametrize(("data", "field"), [({"quantity": "²"}, "quantity"), ({"product_id": "x"}, "product_id")])
+def test_a_bad_form_field_is_named_in_the_problem(client, data, field):
+    product = make_product()
+    response = client.post("/cart/items", data={"product_id": product.id, **data, "csrf_token": csrf(client)},
+                           headers={"Accept": "application/json"})
+    assert_problem(response, 400, field)
