@@ -9,6 +9,7 @@ prints how many operations and examples it ran and every distinct failure."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -43,11 +44,13 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 class Tally:
     operations: int = 0
     examples: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
+        answered = ", ".join(f"{status}: {count}" for status, count in sorted(self.statuses.items()))
         lines = [f"API fuzzer: {self.operations} operations, {self.examples} examples, "
-                 f"{len(self.failures)} distinct failures"]
+                 f"{len(self.failures)} distinct failures; answers by status: {answered}"]
         lines += [f"  {where}: {what}" for where, what in sorted(self.failures.items())]
         return "\n".join(lines)
 
@@ -81,14 +84,24 @@ def operation_auth(app: Flask) -> dict[str, str]:
             for endpoint, view in app.view_functions.items() if hasattr(view, "openapi")}
 
 
-def fuzz(operation, mode: GenerationMode, headers: dict[str, str], tally: Tally) -> None:
+def customer_cart(app: Flask, headers: dict[str, str]) -> str:
+    """A cart of the customer's: cart operations are fuzzed on it, not only on unknown carts."""
+    response = app.test_client().post("/api/v1/carts", headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.json["id"]
+
+
+def fuzz(operation, mode: GenerationMode, headers: dict[str, str], tally: Tally,
+         path_parameters: dict[str, str]) -> None:
+    wanted = {name: value for name, value in path_parameters.items() if "{" + name + "}" in operation.path}
     @hypothesis.seed(SEED)
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(mode))
+    @given(case=operation.as_strategy(mode, path_parameters=wanted or None))
     def run(case) -> None:
         tally.examples += 1
         response = case.call(headers=headers)
+        tally.statuses[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS)
         except FailureGroup as group:
@@ -107,12 +120,13 @@ def test_the_api_answers_every_generated_request_as_documented(fuzzed_app, capsy
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzzed_app)
     headers = bearer_tokens(fuzzed_app)
     auth = operation_auth(fuzzed_app)
+    path_parameters = {"cart_id": customer_cart(fuzzed_app, headers["customer"])}
     tally = Tally()
     for result in schema.get_all_operations():
         operation = result.ok()
         tally.operations += 1
         for mode in GenerationMode:
-            fuzz(operation, mode, headers[auth[operation.definition.raw["operationId"]]], tally)
+            fuzz(operation, mode, headers[auth[operation.definition.raw["operationId"]]], tally, path_parameters)
     with capsys.disabled():
         print("\n" + tally.summary())
     assert tally.operations >= 20
