@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shopstack.dev/problems/"
 # The part of a request that an HTTP error of this status is about.
-HTTP_ERROR_FIELDS = {413: "body", 415: "Content-Type", 431: "headers"}
+HTTP_ERROR_FIELDS = {413: "body", 415: "Content-Type"}
 
 
 class Problem(Exception):
