@@ -48,14 +48,13 @@ def register_blueprints(app: Flask) -> None:
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
     from .health import bp as health_bp
-    from .numbers import IdConverter
     from .openapi import bp as openapi_bp
     from .orders.views import bp as orders_bp
+    from .routing import register_converters
     from .storefront.checkout_views import bp as shop_pages_bp
     from .storefront.views import bp as storefront_bp
 
-    # Every <int:...> in a route: ASCII digits no larger than an id can be.
-    app.url_map.converters["int"] = IdConverter
+    register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, storefront_bp,
                       shop_pages_bp):
         app.register_blueprint(blueprint)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from flask import Flask, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 from werkzeug.routing import IntegerConverter
 
 from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
@@ -24,6 +24,14 @@ class Schema(BaseModel):
     """Base of every request schema: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def no_nul_characters(cls, value: Any) -> Any:
+        # No field of the shop can hold one, and PostgreSQL refuses them in text.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 # A row's id in a request body: larger ones cannot exist and never reach the database.

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import re
 
-from werkzeug.routing import IntegerConverter, Map
-
 # The largest id a table holds (a PostgreSQL integer key); larger ones cannot exist.
 MAX_ID = 2**31 - 1
 # Enough digits for any number the shop reads (an id, a version, a quantity, a page).
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 def whole_number(text: str, high: int = MAX_ID) -> int | None:
     """`text` as a number if it is 1 to 10 ASCII digits worth at most `high`, else None."""
-    if not _WHOLE_NUMBER.fullmatch(text):
+    if not WHOLE_NUMBER.fullmatch(text):
         return None
     number = int(text)
     return number if number <= high else None
 
-
-class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: ASCII digits up to MAX_ID; anything else matches no route (404)."""
-
-    regex = _WHOLE_NUMBER.pattern
-
-    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
-                 signed: bool = False) -> None:
-        super().__init__(map, fixed_digits, min, max, signed)

@@ -275,3 +275,27 @@ def test_a_bad_form_field_is_named_in_the_problem(client, data, field):
     response = client.post("/cart/items", data={"product_id": product.id, **data, "csrf_token": csrf(client)},
                            headers={"Accept": "application/json"})
     assert_problem(response, 400, field)
+
+
+# NUL characters (PostgreSQL text cannot hold them)
+
+def test_a_nul_in_a_path_segment_matches_no_route(client):
+    assert_problem(client.get("/api/v1/carts/%00"), 404)
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/auth/register", {"email": "a@example.com", "password": "longenough", "name": "A\u0000"}, "name"),
+    ("/api/v1/auth/login", {"email": "a@example.com", "password": "x\u0000"}, "password"),
+])
+def test_a_nul_in_a_json_string_is_a_422_naming_the_field(client, path, body, field):
+    assert_problem(client.post(path, json=body), 422, field)
+
+
+def test_a_nul_in_a_query_string_is_a_422_naming_the_field(client):
+    assert_problem(client.get("/api/v1/products", query_string={"category": "\u0000"}), 422, "category")
+
+
+@pytest.mark.parametrize(("path", "data"), [("/login", {"email": "a\u0000@example.com", "password": "x"}),
+                                            ("/cart/coupon", {"code": "A\u0000"})])
+def test_a_nul_in_a_storefront_form_is_a_friendly_400(client, path, data):
+    assert_friendly_page(client.post(path, data={**data, "csrf_token": csrf(client)}), 400)

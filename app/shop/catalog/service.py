@@ -40,9 +40,9 @@ def list_categories() -> list[Category]:
 
 def find_category(ref: str, field: str = "category") -> Category:
     """A category named by its id (digits) or its slug; unknown is a 422 naming `field`."""
-    if ref.isascii() and ref.isdigit():
-        category_id = whole_number(ref)
-        category = db.session.get(Category, category_id) if category_id is not None else None
+    category_id = whole_number(ref)
+    if category_id is not None:
+        category = db.session.get(Category, category_id)
     else:
         category = db.session.scalar(select(Category).where(Category.slug == ref.lower()))
     if category is None:

@@ -12,10 +12,11 @@ from ..cart import service as carts
 from ..cart.views import pricing_policy
 from ..errors import Problem
 from ..numbers import whole_number
-from .forms import check_csrf, csrf_token, form_int
+from .forms import check_csrf, check_form_text, csrf_token, form_int
 
 bp = Blueprint("shop_pages", __name__)
 bp.before_request(check_csrf)
+bp.before_request(check_form_text)
 
 
 @bp.app_context_processor

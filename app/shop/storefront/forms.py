@@ -38,3 +38,11 @@ def form_int(name: str, default: int | None = None, low: int = 1, high: int = 99
         raise Problem(400, "Bad request", f"{name} must be a whole number from {low} to {high}.",
                       type_="bad-form", field=name)
     return number
+
+
+def check_form_text() -> None:
+    """Refuse a form with a NUL character in a field: no field of the shop can hold one."""
+    for name, value in request.form.items(multi=True):
+        if "\x00" in value:
+            raise Problem(400, "Bad request", f"{name} must not contain NUL characters.", type_="bad-form",
+                          field=name)
