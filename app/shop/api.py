@@ -8,14 +8,15 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Flask, Response, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 from werkzeug.routing import IntegerConverter
 
 from . import idempotency
 from .errors import PROBLEM_CONTENT_TYPE, Problem, validation_problem
+from .numbers import MAX_ID
 
 API_PREFIX = "/api/v1"
 
@@ -25,10 +26,31 @@ class Schema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def no_nul_characters(cls, value: Any) -> Any:
+        # No field of the shop can hold one, and PostgreSQL refuses them in text.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+# A row's id in a request body: larger ones cannot exist and never reach the database.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
 
 class PageQuery(Schema):
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(20, ge=1, le=100)
+
+
+@dataclass(frozen=True)
+class Header:
+    """A request header an operation reads, as the OpenAPI document states it."""
+
+    description: str
+    required: bool = False
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
 
 
 @dataclass
@@ -40,10 +62,14 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     auth: str = "none"  # none | optional | customer | staff
-    headers: dict[str, str] = field(default_factory=dict)
+    # A plain description documents an optional string header.
+    headers: dict[str, Header | str] = field(default_factory=dict)
 
 
 def _read_json_body() -> Any:
+    if not request.is_json:
+        raise Problem(415, "Unsupported Media Type", "The request body must be sent as application/json.",
+                      type_="unsupported-media-type", field="Content-Type")
     raw = request.get_data(cache=True)
     if not raw:
         raise Problem(400, "Malformed JSON", "The request body is empty; a JSON object is expected.",
@@ -52,6 +78,9 @@ def _read_json_body() -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise Problem(400, "Malformed JSON", f"The request body is not valid JSON: {error}",
+                      type_="malformed-json", field="body") from None
+    except RecursionError:
+        raise Problem(400, "Malformed JSON", "The request body nests too deeply.",
                       type_="malformed-json", field="body") from None
 
 
@@ -63,6 +92,9 @@ def parse(model: type[BaseModel], data: Any, source: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_problem(error, source) from None
+    except RecursionError:
+        raise Problem(422, "Invalid request", f"The {source} nests too deeply.", type_="validation-error",
+                      field=source) from None
 
 
 def operation(summary: str, *, tags: list[str], body=None, query=None, response=None, status=200,
@@ -117,8 +149,28 @@ def _openapi_path(rule: str) -> str:
     return "/".join(parts)
 
 
-def _path_type(rule, argument: str) -> str:
-    return "integer" if isinstance(rule._converters[argument], IntegerConverter) else "string"
+def _path_schema(rule, argument: str) -> dict[str, Any]:
+    converter = rule._converters[argument]
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+    return {"type": "string"}
+
+
+# Refusals stated beside the catch-all 4XX: (description, which operations can answer it).
+REFUSALS = {
+    "413": ("The body is larger than the shop accepts (MAX_CONTENT_LENGTH)", "body"),
+    "415": ("The body is not sent as application/json", "body"),
+    "422": ("A field is invalid (an unknown category, say); `field` names it and `detail` says why", "input"),
+    "429": ("Too many requests; retry after the Retry-After header's seconds", "all"),
+}
+
+
+def _refusals(spec: Operation) -> dict[str, Any]:
+    applies = {"all": True, "body": spec.body is not None,
+               "input": spec.body is not None or spec.query is not None}
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {status: {"description": description, "content": problem}
+            for status, (description, which) in REFUSALS.items() if applies[which]}
 
 
 def build_openapi(app: Flask) -> dict[str, Any]:
@@ -143,17 +195,19 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "summary": spec.summary,
                 "tags": spec.tags,
                 "parameters": [
-                    {"name": arg, "in": "path", "required": True, "schema": {"type": _path_type(rule, arg)}}
+                    {"name": arg, "in": "path", "required": True, "schema": _path_schema(rule, arg)}
                     for arg in sorted(rule.arguments)
                 ],
                 "responses": {
                     "4XX": {"description": "Client error",
                             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                    **_refusals(spec),
                 },
             }
-            for name, description in spec.headers.items():
-                op["parameters"].append({"name": name, "in": "header", "required": False,
-                                         "description": description, "schema": {"type": "string"}})
+            for name, header in spec.headers.items():
+                header = Header(header) if isinstance(header, str) else header
+                op["parameters"].append({"name": name, "in": "header", "required": header.required,
+                                         "description": header.description, "schema": header.schema})
             if spec.query is not None:
                 for name, prop in spec.query.model_json_schema()["properties"].items():
                     op["parameters"].append({"name": name, "in": "query", "required": False, "schema": prop})
@@ -185,8 +239,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     }
 
 
-IDEMPOTENCY_KEY = {"Idempotency-Key": "Makes retries safe: the same key and body replay the first "
-                                     "answer (marked Idempotent-Replayed); kept 24 h"}
+IDEMPOTENCY_KEY = {idempotency.HEADER: Header(
+    "Makes retries safe: the same key and body replay the first answer (marked Idempotent-Replayed); "
+    "kept 24 h. 1 to 255 printable characters",
+    schema={"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "^[ -~]+$"})}
 
 
 def answer_once(customer_id: int, body: Schema, work: Callable[[], Any], status_of: Callable[[Any], int],

@@ -88,6 +88,8 @@ class Config:
     SHOP_RELEASE = os.environ.get("SHOP_RELEASE", "dev")
     # Largest page a list endpoint serves.
     MAX_PER_PAGE = 100
+    # Largest request body in bytes (1 MiB); a larger one is refused with 413 before it is read.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
     # Largest quantity of one product a cart line may hold.
     MAX_LINE_QUANTITY = _env_int("MAX_LINE_QUANTITY", 999)
 

@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shopstack.dev/problems/"
+# The part of a request that an HTTP error of this status is about.
+HTTP_ERROR_FIELDS = {413: "body", 415: "Content-Type"}
 
 
 class Problem(Exception):
@@ -86,7 +88,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        extra = {}
+        extra: dict[str, Any] = {}
+        if error.code in HTTP_ERROR_FIELDS:
+            extra["field"] = HTTP_ERROR_FIELDS[error.code]
         if error.code == 405 and getattr(error, "valid_methods", None):
             extra["allowed"] = sorted(error.valid_methods)
         problem = Problem(error.code or 500, error.name, error.description or error.name,

@@ -16,12 +16,12 @@ from prometheus_client import (
 )
 
 HTTP_REQUESTS = Counter(
-    "shop_http_requests_total", "HTTP requests answered, by endpoint and status.",
-    ["method", "endpoint", "status"],
+    "shop_http_requests_total", "HTTP requests answered, by route and status.",
+    ["method", "route", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "shop_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
-    ["method", "endpoint"],
+    "shop_http_request_duration_seconds", "Time to answer an HTTP request, by route.",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 ORDERS_CREATED = Counter("shop_orders_created_total", "Orders created from carts.")
@@ -33,6 +33,10 @@ CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for 
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
+
+# Request labels come only from these sets, so no request can add a series: a method outside
+# HTTP_METHODS counts as "other", a path that matches no route as "unmatched".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _registry() -> CollectorRegistry | None:
@@ -53,9 +57,10 @@ def register_metrics(app: Flask) -> None:
     def record_request(response: Response) -> Response:
         started = g.pop("request_started", None)
         if started is not None and request.endpoint != "health.metrics":
-            endpoint = request.endpoint or "unmatched"
-            HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            method = request.method if request.method in HTTP_METHODS else "other"
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
         return response
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from .cart.models import Coupon, Promotion
+from .cart.pricing import PricedItem, PricingPolicy, price
 from .catalog.models import Category, Product
 from .columns import utcnow
 from .extensions import db
@@ -101,6 +102,7 @@ def _seed_order_history(rng, customer, products, count, currency, progress) -> N
     companions = {p.id: rng.sample(by_category[p.category_id], 3) for p in products}
     popular = rng.sample(products, len(products) // 5)
     now = utcnow()
+    history_policy = PricingPolicy(currency, tax_rate_bps=0, shipping_flat_cents=0)
     for number in range(count):
         first = rng.choice(popular) if rng.random() < 0.6 else rng.choice(products)
         basket = {first.id: first}
@@ -112,10 +114,13 @@ def _seed_order_history(rng, customer, products, count, currency, progress) -> N
             basket[extra.id] = extra
         placed = now - timedelta(days=rng.randrange(0, 90), minutes=rng.randrange(0, 1440))
         lines = [(p, rng.choice([1, 1, 1, 2, 3])) for p in basket.values()]
-        subtotal = sum(p.price_cents * quantity for p, quantity in lines)
+        # Past orders are priced by the engine like any order, at list price: no promotions, shipping or tax.
+        quote = price([PricedItem(p.id, p.name, p.category_id, p.price_cents, quantity) for p, quantity in lines],
+                      [], None, history_policy, placed)
         order = Order(customer_id=customer.id, status="completed", currency=currency,
-                      subtotal_cents=subtotal, discount_cents=0, shipping_cents=0, tax_cents=0,
-                      total_cents=subtotal, pricing={"seeded": True}, created_at=placed, updated_at=placed,
+                      subtotal_cents=quote.subtotal_cents, discount_cents=quote.discount_cents,
+                      shipping_cents=quote.shipping_cents, tax_cents=quote.tax_cents,
+                      total_cents=quote.total_cents, pricing=quote.to_dict(), created_at=placed, updated_at=placed,
                       shipping_address={"name": "Demo Customer", "line1": "1 Demo Street", "city": "Lyon",
                                         "postal_code": "69001", "country": "FR"})
         order.lines = [OrderLine(product_id=p.id, product_name=p.name, unit_price_cents=p.price_cents,

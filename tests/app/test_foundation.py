@@ -13,10 +13,10 @@ def test_healthz_names_the_release(client, app):
     assert response.json == {"status": "ok", "release": app.config["SHOP_RELEASE"]}
 
 
-def test_metrics_counts_requests_by_endpoint_and_status(client):
+def test_metrics_counts_requests_by_route_and_status(client):
     client.get("/healthz")
     body = client.get("/metrics").get_data(as_text=True)
-    assert 'shop_http_requests_total{endpoint="health.healthz",method="GET",status="200"}' in body
+    assert 'shop_http_requests_total{method="GET",route="/healthz",status="200"}' in body
     assert "shop_http_request_duration_seconds_bucket" in body
     assert "shop_orders_created_total" in body
 

@@ -43,3 +43,19 @@ def test_seed_demo_builds_a_browsable_catalog_once(runner):
     assert again.exit_code == 0
     assert "keeping the existing data" in again.output
     assert count(Product) == 540
+
+
+def test_a_seeded_order_is_priced_as_the_api_documents_it(client):
+    from shop.orders.schemas import OrderOut
+    from shop.seed import seed_demo
+
+    from .factories import auth_headers
+
+    seed_demo(products_per_category=3, orders=3, progress=lambda _message: None)
+    customer = db.session.scalar(select(User).where(User.email == DEMO_CUSTOMER[0]))
+    order_id = db.session.scalar(select(Order.id).order_by(Order.id))
+    response = client.get(f"/api/v1/orders/{order_id}", headers=auth_headers(customer))
+    assert response.status_code == 200
+    order = OrderOut.model_validate(response.json)
+    assert order.pricing.total_cents == order.total_cents
+    assert [line.product_id for line in order.pricing.lines] == [line.product_id for line in order.lines]

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, StrictInt
 
-from ..api import Schema
+from ..api import Id, Schema
 from .pricing import Adjustment, QuoteLine
 
 
 class NewItem(Schema):
-    product_id: StrictInt = Field(ge=1)
+    product_id: Id
     quantity: StrictInt = Field(1, ge=1, le=999)
 
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from ..accounts.auth import current_user
-from ..api import operation
+from ..api import Header, operation
 from ..errors import Problem
 from ..limits import cart_creations
+from ..numbers import whole_number
 from . import service
 from .pricing import PricingPolicy
 from .schemas import CartOut, CouponCode, NewItem, QuantityChange
 
 bp = Blueprint("cart", __name__, url_prefix="/api/v1/carts")
 
-IF_MATCH = {"If-Match": "The cart's ETag (its version); a stale one is refused with 412"}
+IF_MATCH = {"If-Match": Header("The cart's ETag (its version), e.g. \"3\"; a stale one is refused with 412, "
+                               "a malformed one with 400",
+                               schema={"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,10}"?)$'})}
 
 
 def pricing_policy() -> PricingPolicy:
@@ -24,11 +27,11 @@ def expected_version() -> int | None:
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = whole_number(header.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise Problem(400, "Bad request", "If-Match must be the cart's ETag, e.g. \"3\".",
                       type_="bad-if-match", field="If-Match")
-    return int(value)
+    return version
 
 
 def cart_response(cart, status: int = 200):

@@ -24,7 +24,7 @@ Sort = Literal["relevance", "price_asc", "price_desc", "name", "newest"]
 
 class ProductQuery(PageQuery):
     q: str = Field("", max_length=200, description="Words to search for; empty means no search")
-    category: CategoryRef | None = Field(None, description="A category slug or id")
+    category: CategoryRef | None = Field(None, description="A category slug or id; an unknown one is a 422")
     min_price_cents: int | None = Field(None, ge=0, le=MAX_PRICE_CENTS)
     max_price_cents: int | None = Field(None, ge=0, le=MAX_PRICE_CENTS)
     sort: Sort | None = Field(None, description="Default: relevance when searching, else name")

@@ -13,12 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
+from ..numbers import MAX_ID, whole_number
 from . import search
 from .cache import invalidate_products
 from .models import Category, Product
-
-# Ids above this cannot exist (a PostgreSQL integer) and must not reach the database.
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,9 @@ def list_categories() -> list[Category]:
 
 def find_category(ref: str, field: str = "category") -> Category:
     """A category named by its id (digits) or its slug; unknown is a 422 naming `field`."""
-    if ref.isdigit():
-        category = db.session.get(Category, int(ref)) if int(ref) <= MAX_ID else None
+    category_id = whole_number(ref)
+    if category_id is not None:
+        category = db.session.get(Category, category_id)
     else:
         category = db.session.scalar(select(Category).where(Category.slug == ref.lower()))
     if category is None:

@@ -9,9 +9,6 @@ from ..api import PageQuery, Schema
 from ..cart.schemas import QuoteOut
 from .states import STAFF_TARGETS, STATES
 
-# The largest id a table holds (a 32-bit integer key); larger ones are refused, not sent to SQL.
-MAX_ID = 2**31 - 1
-
 
 class ShippingAddress(Schema):
     name: str = Field(min_length=1, max_length=120)

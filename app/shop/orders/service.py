@@ -26,12 +26,12 @@ from ..columns import iso, utcnow
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, STOCKOUTS
+from ..numbers import MAX_ID
 from ..outbox import record_event
 from ..payments.gateway import PaymentGateway
 from ..payments.models import PENDING, Payment, Refund, payment_document
 from . import states
 from .models import Order, OrderLine, OrderTransition
-from .schemas import MAX_ID
 
 # How many expired orders one statement of the sweep cancels.
 EXPIRY_BATCH = 500

@@ -4,8 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..api import Schema
-from ..orders.schemas import MAX_ID, OrderOut, PaymentOut
+from ..api import Id, Schema
+from ..orders.schemas import OrderOut, PaymentOut
 
 
 class CardPayment(Schema):
@@ -16,7 +16,7 @@ class CardPayment(Schema):
 
 
 class SandboxSettlement(Schema):
-    payment_id: StrictInt = Field(ge=1, le=MAX_ID)
+    payment_id: Id
     outcome: Literal["succeeded", "failed"] = "succeeded"
 
 

@@ -9,7 +9,7 @@ import time
 from flask import Blueprint, current_app, request
 
 from ..accounts.auth import require_customer
-from ..api import IDEMPOTENCY_KEY, answer_once, operation, parse
+from ..api import IDEMPOTENCY_KEY, Header, answer_once, operation, parse
 from ..errors import Problem
 from ..extensions import payment_gateway
 from ..idempotency import HEADER
@@ -51,7 +51,8 @@ def pay_order(order_id: int, body: CardPayment):
 
 @bp.post("/payments/webhook")
 @operation("Receive a payment gateway event, signed in the Shop-Signature header", tags=["payments"],
-           response=WebhookResultOut, headers={SIGNATURE_HEADER: "t=<unix time>,v1=<hex HMAC-SHA256>"})
+           response=WebhookResultOut,
+           headers={SIGNATURE_HEADER: Header("t=<unix time>,v1=<hex HMAC-SHA256>", required=True)})
 def payment_webhook():
     raw = request.get_data(cache=True)
     try:
@@ -63,7 +64,7 @@ def payment_webhook():
         raise
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Problem(400, "Malformed JSON", "The event is not valid JSON.", type_="malformed-json",
                       field="body") from None
     event = parse(WebhookEventIn, payload, "body")

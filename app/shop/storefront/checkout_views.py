@@ -7,14 +7,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from ..accounts import service as accounts
 from ..accounts.auth import current_user, log_in, log_out
+from ..api import PageQuery, parse
 from ..cart import service as carts
 from ..cart.views import pricing_policy
 from ..errors import Problem
 from ..limits import cart_creations, login_attempts, payment_attempts, registrations
-from .forms import check_csrf, csrf_token, form_int
+from ..numbers import whole_number
+from .forms import check_csrf, check_form_text, csrf_token, form_int
 
 bp = Blueprint("shop_pages", __name__)
 bp.before_request(check_csrf)
+bp.before_request(check_form_text)
 
 
 @bp.app_context_processor
@@ -160,7 +163,8 @@ def _card_from_form():
 
     raw = {key: request.form.get(key, "").replace(" ", "") for key in CARD_FIELDS}
     for key in ("exp_month", "exp_year"):
-        raw[key] = int(raw[key]) if raw[key].isdigit() else raw[key]
+        number = whole_number(raw[key])
+        raw[key] = raw[key] if number is None else number
     data = CardPayment.model_validate(raw)
     return Card(data.card_number, data.exp_month, data.exp_year, data.cvc)
 
@@ -228,8 +232,7 @@ def orders_page():
     user = current_user()
     if user is None:
         return _login_first()
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = parse(PageQuery, {"page": request.args.get("page") or "1"}, "query").page
     items, total = orders.list_orders(user, page, 20)
     return render_template("orders/list.html", orders=items, total=total, page=page)
 

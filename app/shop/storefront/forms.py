@@ -5,7 +5,10 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, request, session
+from flask import request, session
+
+from ..errors import Problem
+from ..numbers import whole_number
 
 CSRF_FIELD = "csrf_token"
 
@@ -22,13 +25,24 @@ def check_csrf() -> None:
         return
     sent = request.form.get(CSRF_FIELD, "")
     if not sent or not hmac.compare_digest(sent, session.get(CSRF_FIELD, "")):
-        abort(400, description="The form expired or came from another site; reload the page and try again.")
+        raise Problem(400, "Bad request", "The form expired or came from another site; reload the page and try again.",
+                      type_="bad-form", field=CSRF_FIELD)
 
 
 def form_int(name: str, default: int | None = None, low: int = 1, high: int = 999) -> int:
     raw = request.form.get(name, "")
     if raw == "" and default is not None:
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
-        abort(400, description=f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
+    number = whole_number(raw.strip(), high)
+    if number is None or number < low:
+        raise Problem(400, "Bad request", f"{name} must be a whole number from {low} to {high}.",
+                      type_="bad-form", field=name)
+    return number
+
+
+def check_form_text() -> None:
+    """Refuse a form with a NUL character in a field: no field of the shop can hold one."""
+    for name, value in request.form.items(multi=True):
+        if "\x00" in value:
+            raise Problem(400, "Bad request", f"{name} must not contain NUL characters.", type_="bad-form",
+                          field=name)
