@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import promql_parser
 from prometheus_client.metrics import MetricWrapperBase
 
 import shop.metrics
@@ -93,3 +94,15 @@ PROMETHEUS = frozenset({"up", "ALERTS"})
 
 KNOWN = APP | frozenset(EXPECTED_APP) | NODE_EXPORTER | POSTGRES_EXPORTER | REDIS_EXPORTER | RABBITMQ \
     | BLACKBOX_EXPORTER | PROMETHEUS
+
+
+def names_in(expr: str) -> set[str]:
+    """The metric names an expression selects (a selector without a name counts as "")."""
+    names: set[str] = set()
+
+    def visit(node) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            names.add(node.name or "")
+
+    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
+    return names
