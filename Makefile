@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-infra test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-infra test-monitoring test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -35,6 +35,15 @@ test-app: install ## The shop's tests on the embedded default and on PostgreSQL 
 .PHONY: test-infra
 test-infra: install ## The Pulumi program, its policy pack and the stack snapshots
 	$(UV) run --no-sync pytest tests/infra tests/policy
+
+.PHONY: test-monitoring
+test-monitoring: install ## Rules, SLOs, Alertmanager routing, dashboards and runbooks (promtool, amtool)
+	bash pipelines/monitoring-tools.sh
+	$(UV) run --no-sync pytest tests/monitoring
+
+.PHONY: monitoring
+monitoring: install ## Regenerate monitoring/'s rules, promtool cases and dashboards from their sources
+	$(UV) run --no-sync python -m monitoring.generate
 
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys
@@ -50,7 +59,7 @@ lab-down: install ## Remove everything lab-up created (cached images and package
 
 .PHONY: lint
 lint: install ## Static checks
-	$(UV) run --no-sync ruff check app tests infra pipelines lab
+	$(UV) run --no-sync ruff check app tests infra pipelines lab monitoring
 
 .PHONY: bench
 bench: install ## Load the shop under gunicorn and print requests/s and latencies
