@@ -89,3 +89,8 @@ def test_rule_reads_only_metrics_that_exist(rule):
 @pytest.mark.parametrize("name", sorted(RECORDED))
 def test_recording_rule_is_named_level_metric_operations(name):
     assert re.fullmatch(r"[a-z_]+:[a-z_]+:[a-z0-9_]+", name)
+
+
+@pytest.mark.parametrize("name", alert_names())
+def test_alert_is_in_the_readme_table(name):
+    assert f"[`{name}`](runbooks/{name}.md)" in (MONITORING / "README.md").read_text()
