@@ -137,7 +137,7 @@ def recording_rules(spec: Spec) -> list[dict]:
 def description(spec: Spec, slo: SLO, severity: str, value: str = "{{ $value | humanizePercentage }}") -> str:
     """The alert's description; `value` is what Prometheus puts for the long window's error ratio."""
     windows = ", ".join(f"{b.factor:g}x over {b.long} and {b.short}" for b in spec.burn_rates if b.severity == severity)
-    return (f"{slo.description} Objective {slo.objective:.3%} over {spec.period}; the error budget burns at "
+    return (f"{slo.description} Objective {slo.objective * 100:g}% over {spec.period}; the error budget burns at "
             f"one of: {windows}. {value} of requests failed it over the long window.")
 
 
