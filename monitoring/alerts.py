@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitoring.links import dashboard_url, runbook_url
+from monitoring.links import annotations
 
 # The queue the Celery worker consumes (Celery's default) and the dead-letter queues' names.
 WORKER_QUEUE = "celery"
@@ -33,12 +33,7 @@ class Alert:
         if self.for_ != "0m":
             rule["for"] = self.for_
         rule["labels"] = {"severity": self.severity}
-        rule["annotations"] = {
-            "summary": self.summary,
-            "description": self.description,
-            "runbook_url": runbook_url(self.name),
-            "dashboard_url": dashboard_url(self.dashboard),
-        }
+        rule["annotations"] = annotations(self.name, self.summary, self.description, self.dashboard)
         return rule
 
 

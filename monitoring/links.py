@@ -24,3 +24,9 @@ def runbook_url(alert: str) -> str:
 def dashboard_url(key: str) -> str:
     uid, _title = DASHBOARDS[key]
     return f"{GRAFANA_BASE_URL}/d/{uid}"
+
+
+def annotations(alert: str, summary: str, description: str, dashboard: str) -> dict[str, str]:
+    """Every alert's annotations: what it is, this firing, and where to go next."""
+    return {"summary": summary, "description": description, "runbook_url": runbook_url(alert),
+            "dashboard_url": dashboard_url(dashboard)}

@@ -14,7 +14,7 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 import shop.metrics
-from monitoring.links import dashboard_url, runbook_url
+from monitoring.links import annotations
 
 SPEC = Path(__file__).with_name("slos.yml")
 REQUESTS = shop.metrics.HTTP_REQUESTS._name + "_total"
@@ -134,6 +134,10 @@ def recording_rules(spec: Spec) -> list[dict]:
     return rules
 
 
+def summary(slo: SLO) -> str:
+    return f"The {slo.name} SLO is burning its error budget too fast."
+
+
 def description(spec: Spec, slo: SLO, severity: str, value: str = "{{ $value | humanizePercentage }}") -> str:
     """The alert's description; `value` is what Prometheus puts for the long window's error ratio."""
     windows = ", ".join(f"{b.factor:g}x over {b.long} and {b.short}" for b in spec.burn_rates if b.severity == severity)
@@ -158,12 +162,7 @@ def alerting_rules(spec: Spec) -> list[dict]:
                 "alert": slo.alert_name,
                 "expr": expr,
                 "labels": {"severity": severity, "slo": slo.name},
-                "annotations": {
-                    "summary": f"The {slo.name} SLO is burning its error budget too fast.",
-                    "description": description(spec, slo, severity),
-                    "runbook_url": runbook_url(slo.alert_name),
-                    "dashboard_url": dashboard_url("slos"),
-                },
+                "annotations": annotations(slo.alert_name, summary(slo), description(spec, slo, severity), "slos"),
             })
     return rules
 

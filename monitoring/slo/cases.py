@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from prometheus_client.utils import floatToGoString
 
-from monitoring.links import dashboard_url, runbook_url
-from monitoring.slo import LATENCY, REQUESTS, SLO, Spec, description
+from monitoring.links import annotations
+from monitoring.slo import LATENCY, REQUESTS, SLO, Spec, description, summary
 
 REQUESTS_PER_MINUTE = 1000
 # Long enough for the 2h window to be full; the longer windows work on what there is.
@@ -42,12 +42,8 @@ def _series(spec: Spec, slo: SLO, bad_per_minute: int) -> list[dict]:
 def _fired(spec: Spec, slo: SLO, severity: str, ratio: float) -> dict:
     return {
         "exp_labels": {"severity": severity, "slo": slo.name},
-        "exp_annotations": {
-            "summary": f"The {slo.name} SLO is burning its error budget too fast.",
-            "description": description(spec, slo, severity, value=f"{ratio * 100:.4g}%"),
-            "runbook_url": runbook_url(slo.alert_name),
-            "dashboard_url": dashboard_url("slos"),
-        },
+        "exp_annotations": annotations(slo.alert_name, summary(slo),
+                                       description(spec, slo, severity, value=f"{ratio * 100:.4g}%"), "slos"),
     }
 
 
