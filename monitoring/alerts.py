@@ -216,6 +216,15 @@ BUSINESS = [
         dashboard="business",
     ),
     Alert(
+        name="ShopPaidOrdersNotShipped",
+        expr="max(shop_orders_paid_unshipped_overdue) > 0",
+        for_="1h",
+        severity="warning",
+        summary="Orders paid more than two days ago have not shipped.",
+        description="{{ $value }} paid orders have waited more than two days for their shipment.",
+        dashboard="business",
+    ),
+    Alert(
         name="ShopNegativeStock",
         expr="max(shop_products_negative_stock) > 0",
         severity="critical",

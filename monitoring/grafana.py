@@ -142,6 +142,7 @@ def business() -> dashboard.Dashboard:
               (per_minute.format(by="outcome", metric="shop_payment_webhooks_total"), "webhooks: {{outcome}}")),
         dashboard.Row("Should be zero"),
         single("Orders pending past their reservation", "short", "max(shop_orders_pending_payment_overdue)"),
+        single("Paid orders not shipped after two days", "short", "max(shop_orders_paid_unshipped_overdue)"),
         single("Products with negative stock", "short", "max(shop_products_negative_stock)"),
     )
 

@@ -45,6 +45,7 @@ EXPECTED_APP = {
         "gauge: orders still pending payment after their reservation expired (the expiry sweep did not run)"
     ),
     "shop_products_negative_stock": "gauge: products whose stock on hand is below zero (oversold)",
+    "shop_orders_paid_unshipped_overdue": "gauge: orders paid more than two days ago and still not shipped",
     "shop_release_info": "gauge, always 1, label `release`: the release a web host runs (deploy markers)",
     "shop_order_revenue_cents_total": "counter, label `currency`: the totals of orders paid, in minor units",
 }
