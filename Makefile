@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-infra test-aws test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-infra test-aws test-monitoring test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -39,6 +39,15 @@ test-infra: install ## The Pulumi program, its policy pack and the stack snapsho
 .PHONY: test-aws
 test-aws: install ## The playbooks' AWS API calls against an emulator (moto, on 127.0.0.1; no AWS account)
 	$(UV) run --no-sync pytest tests/aws
+
+.PHONY: test-monitoring
+test-monitoring: install ## Rules, SLOs, Alertmanager routing, dashboards and runbooks (promtool, amtool)
+	bash pipelines/monitoring-tools.sh
+	$(UV) run --no-sync pytest tests/monitoring
+
+.PHONY: monitoring
+monitoring: install ## Regenerate monitoring/'s rules, promtool cases and dashboards from their sources
+	$(UV) run --no-sync python -m monitoring.generate
 
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys
@@ -54,7 +63,7 @@ lab-down: install ## Remove everything lab-up created (cached images and package
 
 .PHONY: lint
 lint: install ## Static checks
-	$(UV) run --no-sync ruff check app tests infra pipelines lab
+	$(UV) run --no-sync ruff check app tests infra pipelines lab monitoring
 
 .PHONY: bench
 bench: install ## Load the shop under gunicorn and print requests/s and latencies

@@ -1,0 +1,1 @@
+"""The shop's monitoring as code: SLOs, alerting rules, Alertmanager routing, dashboards."""
