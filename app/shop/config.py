@@ -61,6 +61,8 @@ class Config:
     PAYMENT_WEBHOOK_TOLERANCE_SECONDS = _env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
     # An unpaid order gives its stock back after this many seconds.
     ORDER_RESERVATION_SECONDS = _env_int("ORDER_RESERVATION_SECONDS", 30 * 60)
+    # A paid order not shipped within this many seconds is overdue (counted for the on-call alert).
+    ORDER_SHIPPING_DEADLINE_SECONDS = _env_int("ORDER_SHIPPING_DEADLINE_SECONDS", 2 * 24 * 3600)
     # A stored Idempotency-Key answer is kept this long.
     IDEMPOTENCY_TTL_SECONDS = _env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
     # A request answering an Idempotency-Key holds it this long; if it dies, a retry may take it over.

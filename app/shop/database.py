@@ -1,9 +1,12 @@
-"""Engine settings that differ by backend."""
+"""Engine settings that differ by backend, and work that waits for a transaction's commit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -20,3 +23,21 @@ def configure_engine_events(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's current transaction commits; a rollback drops it.
+
+    For effects outside the database that must not count work that never happened (a metric)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", ()):
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, _previous_transaction) -> None:
+    session.info.pop("after_commit", None)

@@ -107,4 +107,4 @@ def readyz_dependencies():
 
 @bp.get("/metrics")
 def metrics():
-    return metrics_response()
+    return metrics_response(current_app._get_current_object())

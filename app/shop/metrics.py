@@ -14,6 +14,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 HTTP_REQUESTS = Counter(
     "shop_http_requests_total", "HTTP requests answered, by route and status.",
@@ -33,6 +34,21 @@ CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for 
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
+REVENUE = Counter("shop_order_revenue_cents", "Totals of the orders paid, in minor units of their currency.",
+                  ["currency"])
+
+# Gauges the scrape reads from the database (ShopStateCollector): name -> (count, help). Each
+# should stay at zero; every web host reports the same number, so alerts take their max.
+STATE_GAUGES = {
+    "shop_orders_pending_payment_overdue": (
+        "pending_payment_overdue",
+        "Orders still pending payment after their reservation ran out (the expiry sweep missed them)."),
+    "shop_orders_paid_unshipped_overdue": (
+        "paid_unshipped_overdue", "Orders paid longer ago than the shipping deadline and not shipped yet."),
+    "shop_products_negative_stock": ("negative_stock", "Products whose stock on hand is below zero (oversold)."),
+}
+# The release a process runs, always 1: dashboards mark deploys where a new release appears.
+RELEASE_INFO = "shop_release_info"
 
 # Request labels come only from these sets, so no request can add a series: a method outside
 # HTTP_METHODS counts as "other", a path that matches no route as "unmatched".
@@ -64,7 +80,33 @@ def register_metrics(app: Flask) -> None:
         return response
 
 
-def metrics_response() -> Response:
+class ShopStateCollector:
+    """What the database says at scrape time: the release, and counts that must stay at zero (orders
+    the expiry sweep missed, paid orders not shipped in time, oversold products). Every web host
+    reports the same counts; alerts take the max across hosts. A database that cannot answer leaves
+    the counts out (its own alert says so) rather than failing the scrape."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        release = GaugeMetricFamily(RELEASE_INFO, "The release this process runs (always 1).", labels=["release"])
+        release.add_metric([self.app.config["SHOP_RELEASE"]], 1)
+        yield release
+        from .orders.queries import state_counts
+
+        try:
+            counts = state_counts(self.app.config["ORDER_SHIPPING_DEADLINE_SECONDS"])
+        except Exception:  # noqa: BLE001 - the scrape still reports the process's own metrics
+            self.app.logger.warning("/metrics: the database did not answer the state counts", exc_info=True)
+            return
+        for name, (count, documentation) in STATE_GAUGES.items():
+            yield GaugeMetricFamily(name, documentation, value=counts[count])
+
+
+def metrics_response(app: Flask) -> Response:
     registry = _registry()
     body = generate_latest(registry) if registry else generate_latest()
-    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+    state = CollectorRegistry(auto_describe=False)
+    state.register(ShopStateCollector(app))
+    return Response(body + generate_latest(state), mimetype=CONTENT_TYPE_LATEST)

@@ -23,9 +23,10 @@ from ..cart.pricing import PricingPolicy
 from ..catalog.cache import invalidate_products
 from ..catalog.models import Product
 from ..columns import iso, utcnow
+from ..database import after_commit
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
-from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, STOCKOUTS
+from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, REVENUE, STOCKOUTS
 from ..numbers import MAX_ID
 from ..outbox import record_event
 from ..payments.gateway import PaymentGateway
@@ -272,6 +273,9 @@ def apply_move(order: Order, to_status: str, cause: str, now: datetime) -> list[
     """Move the order (in the caller's transaction) with what the move brings: leaving the shelf
     returns the stock, a cancel gives the coupon back. The products whose stock changed."""
     from_status = _move(order, to_status, cause, now)
+    if to_status == states.PAID:
+        revenue = REVENUE.labels(order.currency)
+        after_commit(db.session, lambda total=order.total_cents: revenue.inc(total))
     if to_status == states.CANCELLED:
         _give_back_coupons([order.id])
     return _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
