@@ -343,3 +343,23 @@ def test_the_scheduler_advances_the_sandbox_and_follows_shipments(app):
     schedule = {entry["task"] for entry in app.extensions["celery"].conf.beat_schedule.values()}
     assert {"shop.tasks.advance_sandbox_carrier", "shop.tasks.follow_shipments"} <= schedule
     assert {"shop.tasks.advance_sandbox_carrier", "shop.tasks.follow_shipments"} <= set(app.extensions["celery"].tasks)
+
+
+def test_the_command_line_moves_the_sandbox_clock_and_follows_shipments(client, runner):
+    # On the embedded default no scheduler runs: these commands are its beat.
+    _, order = paid_order(client)
+    book_shipment_for(order_paid(order))
+    moved = runner.invoke(args=["logistics", "advance-sandbox", "--to", (BOOKED + JOURNEY_OVER).isoformat()])
+    assert moved.exit_code == 0, moved.output
+    assert "6 events" in moved.output
+    assert order_status(order) == "delivered"
+    followed = runner.invoke(args=["logistics", "follow"])
+    assert followed.exit_code == 0, followed.output
+    assert "delivered: 1" in followed.output
+
+
+@pytest.mark.parametrize("when", ["next tuesday", "2026-03-09T10:00:00"], ids=["not-a-time", "no-zone"])
+def test_the_sandbox_clock_command_refuses_a_time_it_cannot_place(runner, when):
+    refused = runner.invoke(args=["logistics", "advance-sandbox", "--to", when])
+    assert refused.exit_code == 2
+    assert "--to" in refused.output
