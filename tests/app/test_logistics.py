@@ -363,3 +363,11 @@ def test_the_sandbox_clock_command_refuses_a_time_it_cannot_place(runner, when):
     refused = runner.invoke(args=["logistics", "advance-sandbox", "--to", when])
     assert refused.exit_code == 2
     assert "--to" in refused.output
+
+
+def test_without_a_carrier_no_shipment_is_booked_or_called_off(client, app):
+    _, order = paid_order(client)
+    del app.extensions["carrier"]
+    book_shipment_for(order_paid(order))
+    cancel_shipment_for(order_cancelled(order))
+    assert shipment_of(order) is None

@@ -5,11 +5,13 @@ shipment is keyed by its order, and the carrier books a reference once."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
-from ..errors import Problem
 from ..extensions import carrier
 from . import booking
+
+log = logging.getLogger(__name__)
 
 
 class Event(Protocol):
@@ -18,19 +20,18 @@ class Event(Protocol):
     payload: dict[str, Any]
 
 
-def _carrier():
+def book_shipment_for(event: Event) -> None:
     shipping = carrier()
     if shipping is None:
-        raise Problem(503, "No carrier", "The shop has no carrier configured (CARRIER).", type_="no-carrier")
-    return shipping
-
-
-def book_shipment_for(event: Event) -> None:
-    booking.book_shipment(int(event.payload["order_id"]), _carrier())
+        log.warning("no carrier is configured (CARRIER): order %s is not booked", event.payload["order_id"])
+        return
+    booking.book_shipment(int(event.payload["order_id"]), shipping)
 
 
 def cancel_shipment_for(event: Event) -> None:
-    booking.cancel_shipment(int(event.payload["order_id"]), _carrier())
+    shipping = carrier()
+    if shipping is not None:
+        booking.cancel_shipment(int(event.payload["order_id"]), shipping)
 
 
 try:
