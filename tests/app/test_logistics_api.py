@@ -16,6 +16,7 @@ from shop.logistics.carrier import CarrierEvent
 from shop.logistics.consumers import book_shipment_for
 from shop.logistics.models import ShipmentEvent
 from shop.logistics.sandbox import SANDBOX_ADDRESSES, SandboxCarrier, scenario_of
+from shop.logistics.schemas import ShipmentOut
 from shop.logistics.tracking import record_carrier_events
 from shop.payments.webhooks import sign
 
@@ -64,6 +65,16 @@ def test_the_shipment_shows_route_eta_and_timeline(client, shipped):
     assert [event["status"] for event in answer["events"]] == ["label_created", "picked_up", "in_transit"]
     assert answer["events"][1] == {"status": "picked_up", "at": (BOOKED + COLLECTED).isoformat(),
                                    "location": "Daventry (warehouse)", "detail": "Picked up at the warehouse"}
+
+
+def test_the_shipment_answer_is_what_the_openapi_document_says(client, shipped):
+    customer, order, _ = shipped
+    push_until(order, JOURNEY_OVER)
+    answer = client.get(f"/api/v1/orders/{order['id']}/shipment", headers=auth_headers(customer)).json
+    assert ShipmentOut.model_validate(answer).status == "delivered"
+    document = client.get("/api/v1/openapi.json").json
+    shown = document["paths"]["/api/v1/orders/{order_id}/shipment"]["get"]["responses"]["200"]
+    assert shown["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ShipmentOut"}
 
 
 def test_an_order_not_yet_booked_has_no_shipment(client):
