@@ -30,8 +30,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known before the first query
     from .database import configure_engine_events
-    from .extensions import db, init_cache, init_celery, init_payment_gateway, migrate
+    from .extensions import db, init_cache, init_carrier, init_celery, init_payment_gateway, migrate
     from .limits import init_limiter
+    from .logistics import consumers  # noqa: F401 - registers the order events logistics consumes
     from .metrics import register_metrics
     from .tasks import register_outbox_relay
 
@@ -44,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     init_celery(app)
     init_limiter(app)
     init_payment_gateway(app)
+    init_carrier(app)
     register_outbox_relay(app)
     register_metrics(app)
 
@@ -53,17 +55,19 @@ def register_blueprints(app: Flask) -> None:
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
     from .health import bp as health_bp
+    from .logistics.views import bp as logistics_bp
     from .openapi import bp as openapi_bp
     from .orders.views import bp as orders_bp
     from .payments.views import bp as payments_bp
     from .payments.views import sandbox_bp
     from .routing import register_converters
     from .storefront.checkout_views import bp as shop_pages_bp
+    from .storefront.tracking import bp as tracking_bp
     from .storefront.views import bp as storefront_bp
 
     register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
-                      storefront_bp, shop_pages_bp):
+                      storefront_bp, shop_pages_bp, logistics_bp, tracking_bp):
         app.register_blueprint(blueprint)
     if app.config["PAYMENT_GATEWAY"] == "sandbox":
         app.register_blueprint(sandbox_bp)

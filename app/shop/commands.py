@@ -39,3 +39,30 @@ def register(app: Flask) -> None:
         from .orders.service import release_expired_reservations
 
         click.echo(f"Released {release_expired_reservations()} orders.")
+
+    logistics = AppGroup("logistics", help="Logistics: shipments, tracking and the carrier.")
+    app.cli.add_command(logistics)
+
+    @logistics.command("advance-sandbox")
+    @click.option("--to", "to", default=None, help="ISO time to move the sandbox carrier's clock to [default: now].")
+    def advance_sandbox_command(to: str | None) -> None:
+        """Move the sandbox carrier's clock: what its parcels did by then is pushed to the shop."""
+        from datetime import datetime
+
+        from .tasks import advance_sandbox_carrier
+
+        try:
+            zoned = to is None or datetime.fromisoformat(to).tzinfo is not None
+        except ValueError:
+            zoned = False
+        if not zoned:
+            raise click.BadParameter("an ISO 8601 time with its zone, e.g. 2026-03-09T10:00:00+00:00",
+                                     param_hint="--to")
+        click.echo(f"Applied {advance_sandbox_carrier(to)} events.")
+
+    @logistics.command("follow")
+    def follow_command() -> None:
+        """Poll carriers without webhooks, finish shipments stuck booking, count shipments."""
+        from .tasks import follow_shipments
+
+        click.echo(", ".join(f"{status}: {count}" for status, count in sorted(follow_shipments().items())))

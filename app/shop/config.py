@@ -30,6 +30,7 @@ def _env_list(name: str) -> list[str]:
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_dev_only"
 DEVELOPMENT_SANDBOX_SECRET = "whsec_sandbox_only"
+DEVELOPMENT_CARRIER_SECRET = "whsec_carrier_dev_only"
 
 
 class ConfigurationError(RuntimeError):
@@ -59,6 +60,16 @@ class Config:
     PAYMENT_RECONCILE_GRACE_SECONDS = _env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120)
     # A webhook whose timestamp is further than this from now (either way) is refused.
     PAYMENT_WEBHOOK_TOLERANCE_SECONDS = _env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+    # The carrier paid orders are shipped by. Only the sandbox is built in; it is the default on
+    # the embedded default (no DATABASE_URL), and a deployment names its carrier.
+    CARRIER = os.environ.get("CARRIER") or ("" if SHOP_PRODUCTION else "sandbox")
+    # Carrier webhook signing secrets, newest first; older ones still verify during rotation.
+    CARRIER_WEBHOOK_SECRETS = _env_list("CARRIER_WEBHOOK_SECRETS") or [DEVELOPMENT_CARRIER_SECRET]
+    # A carrier webhook whose timestamp is further than this from now (either way) is refused.
+    CARRIER_WEBHOOK_TOLERANCE_SECONDS = _env_int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", 300)
+    # A shipment still booking after this many seconds is finished by the reconciler, which asks
+    # the carrier what it booked under the shipment's reference.
+    SHIPMENT_RECONCILE_GRACE_SECONDS = _env_int("SHIPMENT_RECONCILE_GRACE_SECONDS", 120)
     # An unpaid order gives its stock back after this many seconds.
     ORDER_RESERVATION_SECONDS = _env_int("ORDER_RESERVATION_SECONDS", 30 * 60)
     # A paid order not shipped within this many seconds is overdue (counted for the on-call alert).
@@ -106,6 +117,8 @@ class Config:
     RATE_LIMIT_CART_CREATION_PER_ADDRESS = os.environ.get("RATE_LIMIT_CART_CREATION_PER_ADDRESS", "100 per hour")
     # Payment attempts on one order by one customer: stops testing stolen cards against it.
     RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER = os.environ.get("RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER", "5 per hour")
+    # Failed parcel look-ups (wrong tracking number or postal code) from one client address.
+    RATE_LIMIT_TRACKING_PER_ADDRESS = os.environ.get("RATE_LIMIT_TRACKING_PER_ADDRESS", "30 per 10 minutes")
     # Proxies in front of the shop whose X-Forwarded-For / X-Forwarded-Proto are believed (0: none).
     # Production behind the load balancer and nginx: PROXY_FIX_X_FOR=2, PROXY_FIX_X_PROTO=1.
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
@@ -128,6 +141,8 @@ class TestConfig(Config):
     PAYMENT_WEBHOOK_SECRETS = ["whsec_test_new", "whsec_test_old"]
     PAYMENT_GATEWAY = "sandbox"
     SANDBOX_WEBHOOK_SECRET = "whsec_test_sandbox"
+    CARRIER = "sandbox"
+    CARRIER_WEBHOOK_SECRETS = ["whsec_test_carrier_new", "whsec_test_carrier_old"]
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = ""
     BROKER_URL = ""
@@ -150,3 +165,8 @@ def refuse_development_secrets(config) -> None:
             None, "", DEVELOPMENT_SANDBOX_SECRET):
         raise ConfigurationError(f"Set SANDBOX_WEBHOOK_SECRET to a long random value: {why} with the sandbox "
                                  "gateway, and the development secret would let anyone mark orders paid.")
+    carrier_secrets = config.get("CARRIER_WEBHOOK_SECRETS") or []
+    if config.get("CARRIER") and (not carrier_secrets or DEVELOPMENT_CARRIER_SECRET in carrier_secrets
+                                  or not all(carrier_secrets)):
+        raise ConfigurationError(f"Set CARRIER_WEBHOOK_SECRETS to the carrier's signing secrets: {why} with a "
+                                 "carrier, and the development secret would let anyone mark parcels delivered.")

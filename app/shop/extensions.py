@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from .errors import Problem
 
 if TYPE_CHECKING:
+    from .logistics.carrier import Carrier
     from .payments.gateway import PaymentGateway
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -89,6 +90,10 @@ def init_celery(app: Flask) -> Celery:
             },
             "relay-outbox": {"task": "shop.tasks.relay_outbox", "schedule": 5.0},
             "reconcile-payments": {"task": "shop.tasks.reconcile_payments", "schedule": 60.0},
+            # The sandbox carrier's clock: its parcels' due events happen, pushed as webhooks.
+            "advance-sandbox-carrier": {"task": "shop.tasks.advance_sandbox_carrier", "schedule": 60.0},
+            # Tracking of carriers that send no webhooks, shipments stuck booking, the shipment gauges.
+            "follow-shipments": {"task": "shop.tasks.follow_shipments", "schedule": 300.0},
         },
     )
     celery_app.set_default()
@@ -111,3 +116,16 @@ def payment_gateway() -> PaymentGateway:
         raise Problem(503, "No payment gateway", "The shop has no payment gateway configured (PAYMENT_GATEWAY).",
                       type_="no-payment-gateway")
     return gateway
+
+
+def init_carrier(app: Flask) -> None:
+    """The carrier named by CARRIER. Only the sandbox is built in; another carrier's extension
+    installs itself under the same key."""
+    if app.config["CARRIER"] == "sandbox":
+        from .logistics.sandbox import SandboxCarrier
+
+        app.extensions["carrier"] = SandboxCarrier()
+
+
+def carrier() -> Carrier | None:
+    return current_app.extensions.get("carrier")

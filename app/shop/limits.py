@@ -1,12 +1,13 @@
-"""Rate limits against abuse: guessing passwords, mass sign-ups and carts, testing stolen cards.
+"""Rate limits against abuse: guessing passwords, mass sign-ups and carts, testing stolen cards,
+guessing parcels.
 
 Each limit is a setting in config.py. Counters live in Redis when REDIS_URL is set (so every process
 counts together) and in the process's memory on the embedded default. Over a limit the API answers
 429 problem+json with Retry-After; the storefront shows the same reason on its error page.
 
 A view takes a limit with one decorator line, under its route: `@login_attempts`, `@registrations`,
-`@cart_creations`, `@payment_attempts`. Views sharing a decorator share its counters, so the API and
-the storefront cannot be played against each other.
+`@cart_creations`, `@payment_attempts`, `@tracking_lookups`. Views sharing a decorator share its
+counters, so the API and the storefront cannot be played against each other.
 """
 
 from __future__ import annotations
@@ -97,6 +98,13 @@ payment_attempts = limiter.shared_limit(
     _setting("RATE_LIMIT_PAYMENT_ATTEMPTS_PER_ORDER"), scope="order-payment", key_func=_order_payer,
     deduct_when=_payment_tried,
     error_message="Too many payment attempts for this order; wait a while or contact us.")
+
+
+tracking_lookups = limiter.shared_limit(
+    _setting("RATE_LIMIT_TRACKING_PER_ADDRESS"), scope="parcel-tracking",
+    # Only misses count: guessing tracking numbers or postal codes, not a recipient refreshing.
+    deduct_when=lambda response: response.status_code == 404,
+    error_message="Too many parcel look-ups that found nothing; wait a while and try again.")
 
 
 def login_attempts(view: Callable) -> Callable:

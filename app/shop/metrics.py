@@ -10,6 +10,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -33,6 +34,13 @@ STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
+CARRIER_EVENTS = Counter("shop_carrier_events_total", "New carrier tracking events, by how they came (webhook|poll).",
+                         ["source"])
+# Set by the shipment-following task (every few minutes), from the database.
+SHIPMENTS_BY_STATUS = Gauge("shop_shipments_by_status", "Shipments in each status.", ["status"],
+                            multiprocess_mode="mostrecent")
+SHIPMENTS_LATE = Gauge("shop_shipments_late", "Shipments past their ETA whose journey has not ended.",
+                       multiprocess_mode="mostrecent")
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
 REVENUE = Counter("shop_order_revenue_cents", "Totals of the orders paid, in minor units of their currency.",
                   ["currency"])

@@ -3,6 +3,8 @@
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
 from .catalog.models import Category, Product
+from .logistics.models import Shipment, ShipmentEvent
+from .logistics.sandbox import SandboxParcel, SandboxTrackingEvent
 from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
@@ -10,6 +12,6 @@ from .payments.sandbox import SandboxEntry
 
 __all__ = [
     "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry", "User",
-    "WebhookEvent",
+    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry",
+    "SandboxParcel", "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "User", "WebhookEvent",
 ]

@@ -94,3 +94,40 @@ def relay_outbox(batch: int = 100) -> int:
 @shared_task(name="shop.tasks.handle_event", bind=True, max_retries=10, default_retry_delay=5)
 def handle_event(self, topic: str, payload: dict) -> None:
     log.info("event %s %s", topic, payload)
+
+
+@shared_task(name="shop.tasks.advance_sandbox_carrier")
+def advance_sandbox_carrier(to: str | None = None) -> int:
+    """The sandbox carrier's clock moves to now (or `to`, an ISO time): its parcels' due events
+    happen and are pushed as signed webhooks. How many the shop applied."""
+    from datetime import datetime
+
+    from flask import current_app
+
+    from .extensions import carrier
+    from .logistics.sandbox import SandboxCarrier, push_due_events
+
+    sandbox = carrier()
+    if not isinstance(sandbox, SandboxCarrier):
+        return 0
+    now = datetime.fromisoformat(to) if to else utcnow()
+    return push_due_events(sandbox, now, current_app.config["CARRIER_WEBHOOK_SECRETS"][0],
+                           current_app.config["CARRIER_WEBHOOK_TOLERANCE_SECONDS"])
+
+
+@shared_task(name="shop.tasks.follow_shipments")
+def follow_shipments() -> dict[str, int]:
+    """Polls a carrier that sends no webhooks, finishes shipments stuck booking, sets the gauges;
+    how many shipments are in each status, and late."""
+    from flask import current_app
+
+    from .extensions import carrier
+    from .logistics.booking import reconcile_shipments
+    from .logistics.tracking import count_shipments, poll_shipments
+
+    shipping = carrier()
+    if shipping is not None:
+        reconcile_shipments(shipping, current_app.config["SHIPMENT_RECONCILE_GRACE_SECONDS"])
+        if not shipping.pushes_events:
+            poll_shipments(shipping)
+    return count_shipments()

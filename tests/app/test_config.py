@@ -16,7 +16,8 @@ def clean_environ() -> dict[str, str]:
     """This process's environment without the shop's settings, so only a test's own ones apply."""
     return {key: value for key, value in os.environ.items()
             if key not in ("DATABASE_URL", "SHOP_ENV", "SECRET_KEY", "PAYMENT_WEBHOOK_SECRETS", "REDIS_URL",
-                           "BROKER_URL", "SESSION_COOKIE_SECURE", "PAYMENT_GATEWAY", "SANDBOX_WEBHOOK_SECRET")}
+                           "BROKER_URL", "SESSION_COOKIE_SECURE", "PAYMENT_GATEWAY", "SANDBOX_WEBHOOK_SECRET",
+                           "CARRIER", "CARRIER_WEBHOOK_SECRETS")}
 
 
 def start(tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -42,8 +43,11 @@ PRODUCTION = {
     ({**REAL_SECRETS, "PAYMENT_GATEWAY": "sandbox"}, "SANDBOX_WEBHOOK_SECRET"),
     ({**REAL_SECRETS, "PAYMENT_GATEWAY": "sandbox", "SANDBOX_WEBHOOK_SECRET": "whsec_sandbox_only"},
      "SANDBOX_WEBHOOK_SECRET"),
+    ({**REAL_SECRETS, "CARRIER": "sandbox"}, "CARRIER_WEBHOOK_SECRETS"),
+    ({**REAL_SECRETS, "CARRIER": "sandbox", "CARRIER_WEBHOOK_SECRETS": "whsec_carrier_dev_only"},
+     "CARRIER_WEBHOOK_SECRETS"),
 ], ids=["no-secret-key", "dev-secret-key", "no-webhook-secret", "dev-webhook-secret", "no-sandbox-secret",
-        "dev-sandbox-secret"])
+        "dev-sandbox-secret", "no-carrier-secret", "dev-carrier-secret"])
 def test_production_refuses_to_start_with_development_secrets(tmp_path, marker, secrets, named):
     env = {key: value.format(tmp=tmp_path) for key, value in PRODUCTION[marker].items()}
     result = start(tmp_path, **env, **secrets)
@@ -89,3 +93,10 @@ def test_the_session_cookie_is_secure_by_default_in_production(tmp_path, env, se
     result = subprocess.run([sys.executable, "-c", code], env={**clean_environ(), "SHOP_INSTANCE_DIR": str(tmp_path),
                                                                **env}, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == str(secure), result.stderr
+
+
+@pytest.mark.parametrize("marker", PRODUCTION)
+def test_production_starts_with_a_carrier_and_its_own_secret(tmp_path, marker):
+    env = {key: value.format(tmp=tmp_path) for key, value in PRODUCTION[marker].items()}
+    result = start(tmp_path, **env, **REAL_SECRETS, CARRIER="sandbox", CARRIER_WEBHOOK_SECRETS="whsec_carrier_lab")
+    assert result.returncode == 0, result.stderr
