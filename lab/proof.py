@@ -68,7 +68,7 @@ def prove(keep: bool) -> None:
             _pytest("tests/hosts/test_idempotence.py", *TESTINFRA)
         with step("Linting the playbooks (ansible-lint, production profile)"):
             _run([str(BIN / "ansible-lint"), "--profile", "production", "site.yml", "deploy.yml",
-                  "rollback.yml", "roles"], cwd=ROOT / "playbooks")
+                  "rollback.yml", "roles", "../lab/roles"], cwd=ROOT / "playbooks")
         with step("Linting the Dockerfiles (hadolint)"):
             _run([str(BIN / "hadolint"), "Dockerfile", *map(str, _dockerfiles())])
         with step("Checking the hosts (testinfra)"):

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import yaml
 
-ROLES = Path(__file__).resolve().parent / "roles"
+HERE = Path(__file__).resolve().parent
+# The production roles, and the lab's stand-ins for the managed AWS services (ansible.cfg's
+# roles_path lists both).
+ROLE_DIRS = (HERE / "roles", HERE.parent / "lab" / "roles")
 
 
 def documented_defaults(role: Path) -> list[tuple[str, object, str]]:
@@ -61,7 +64,8 @@ def render(role: Path) -> str:
 def main() -> int:
     check = "--check" in sys.argv[1:]
     stale = []
-    for role in sorted(p for p in ROLES.iterdir() if (p / "meta" / "main.yml").exists()):
+    roles = (p for d in ROLE_DIRS for p in d.iterdir() if (p / "meta" / "main.yml").exists())
+    for role in sorted(roles, key=lambda p: p.name):
         readme = role / "README.md"
         wanted = render(role)
         if not readme.exists() or readme.read_text() != wanted:

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-ROLES = sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir())
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+# ansible.cfg's roles_path: the production roles, then the lab's stand-ins for managed services.
+ROLE_DIRS = (PLAYBOOKS / "roles", ROOT / "lab" / "roles")
+ROLES = sorted((p for d in ROLE_DIRS for p in d.iterdir() if p.is_dir()), key=lambda p: p.name)
 TEMPLATES = sorted(p for role in ROLES for p in (role / "templates").rglob("*.j2"))
 # JSON has no comments: these templates cannot carry the ansible_managed header.
 JSON_TEMPLATES = {"daemon.json.j2", "shop_release.fact.j2"}
