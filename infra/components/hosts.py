@@ -150,7 +150,9 @@ class HostGroup(pulumi.ComponentResource):
                 # IMDSv2 only: a session token defeats SSRF-style credential theft.
                 "http_tokens": "required",
                 "http_endpoint": "enabled",
-                # One hop: containers on the host cannot reach the host's credentials.
+                # One hop keeps containers on a bridge network from the token. The shop's containers
+                # share the host's network, so this alone does not: the docker role rejects the
+                # app user's connections to the metadata address (instance-metadata-block).
                 "http_put_response_hop_limit": 1,
                 "instance_metadata_tags": "enabled",
             },
