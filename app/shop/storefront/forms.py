@@ -1,11 +1,13 @@
-"""Storefront form plumbing: a per-session CSRF token and problem -> flash message."""
+"""Storefront form plumbing: a per-session CSRF token, whole numbers from form fields, and the
+blueprint every page module with forms is made from."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
 
-from flask import request, session
+from flask import Blueprint, flash, request, session
+from pydantic import ValidationError
 
 from ..errors import Problem
 from ..numbers import whole_number
@@ -46,3 +48,16 @@ def check_form_text() -> None:
         if "\x00" in value:
             raise Problem(400, "Bad request", f"{name} must not contain NUL characters.", type_="bad-form",
                           field=name)
+
+
+def form_blueprint(name: str, import_name: str) -> Blueprint:
+    """A storefront blueprint whose form posts are checked for this session's CSRF token and NULs."""
+    bp = Blueprint(name, import_name)
+    bp.before_request(check_csrf)
+    bp.before_request(check_form_text)
+    return bp
+
+
+def flash_invalid(error: ValidationError) -> None:
+    first = error.errors(include_url=False)[0]
+    flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")

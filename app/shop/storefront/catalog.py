@@ -6,19 +6,17 @@ in, the cart) is per visitor, and that is never cached.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, session, url_for
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Blueprint, render_template, request, url_for
 
-from ..accounts.auth import current_user
 from ..api import parse
-from ..cart.models import CartLine
+from ..catalog.queries import category_listing, product_listing, product_page, recommendations_for
 from ..catalog.schemas import ProductQuery
-from ..catalog.views import category_listing, product_listing, product_page, recommendations_for
-from ..errors import Problem
-from ..extensions import db
+from .session import page_frame, page_globals
 
 bp = Blueprint("storefront", __name__)
+# Every page's frame (the nav bar, the forms' CSRF token), whichever module renders it.
+bp.app_context_processor(page_frame)
+bp.app_context_processor(page_globals)
 
 # Products shown on the home page, newest first.
 FEATURED_COUNT = 8
@@ -26,21 +24,6 @@ FEATURED_COUNT = 8
 RECOMMENDATION_COUNT = 4
 SORTS = [("", "Best match / name"), ("price_asc", "Price: low to high"), ("price_desc", "Price: high to low"),
          ("name", "Name"), ("newest", "Newest")]
-
-
-@bp.app_context_processor
-def page_frame() -> dict:
-    """Who is shopping and how full their cart is, for the nav bar of every page."""
-    cart_id = session.get("cart_id")
-    try:
-        shopper = current_user()
-        count = db.session.scalar(select(func.sum(CartLine.quantity))
-                                  .where(CartLine.cart_id == cart_id)) if cart_id else None
-    except (Problem, SQLAlchemyError):
-        # The error page renders this frame too: it must not fail when the login or database does.
-        db.session.rollback()
-        return {"cart_count": None, "shopper": None}
-    return {"cart_count": count, "shopper": shopper}
 
 
 @bp.get("/")

@@ -1,0 +1,59 @@
+"""Storefront account pages: log in, register, log out. Each goes back to the page the shopper
+came from (a path on this site only)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+
+from ..accounts import service as accounts
+from ..accounts.auth import log_in, log_out
+from ..accounts.schemas import Registration
+from ..errors import Problem
+from ..limits import login_attempts, registrations
+from .forms import flash_invalid, form_blueprint
+from .session import back
+
+bp = form_blueprint("account_pages", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_attempts
+def login():
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        except Problem as problem:
+            flash(problem.detail, "error")
+            return render_template("account/login.html", email=request.form.get("email", "")), 401
+        log_in(user)
+        flash(f"Welcome back, {user.name}.", "success")
+        return back("storefront.index")
+    return render_template("account/login.html", email="")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@registrations
+def register():
+    if request.method == "POST":
+        try:
+            fields = {key: request.form.get(key, "") for key in ("email", "password", "name")}
+            data = Registration.model_validate(fields)
+            user = accounts.register(data.email, data.password, data.name)
+        except ValidationError as error:
+            flash_invalid(error)
+            return render_template("account/register.html", form=request.form), 422
+        except Problem as problem:
+            flash(problem.detail, "error")
+            return render_template("account/register.html", form=request.form), problem.status
+        log_in(user)
+        flash("Your account is ready.", "success")
+        return redirect(url_for("storefront.index"))
+    return render_template("account/register.html", form={})
+
+
+@bp.post("/logout")
+def logout():
+    log_out()
+    flash("You are logged out.", "success")
+    return redirect(url_for("storefront.index"))

@@ -1,0 +1,50 @@
+"""Storefront checkout: the shipping address and card form, placing the order and paying it."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from pydantic import ValidationError
+
+from ..accounts.auth import current_user
+from ..cart import service as carts
+from ..cart.pricing import PricingPolicy
+from ..errors import Problem
+from ..orders import service as orders
+from ..orders.schemas import ShippingAddress
+from .forms import flash_invalid, form_blueprint
+from .payment import card_from_form, pay
+from .session import login_first, session_cart
+
+bp = form_blueprint("checkout_pages", __name__)
+
+ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout():
+    user = current_user()
+    if user is None:
+        return login_first()
+    current = session_cart()
+    if current is None or not current.lines:
+        flash("Your cart is empty.", "error")
+        return redirect(url_for("cart_pages.cart"))
+    policy = PricingPolicy.from_config(current_app.config)
+    quote = carts.quote(current, policy)
+    if request.method == "GET":
+        return render_template("orders/checkout.html", quote=quote, form={"name": user.name})
+    try:
+        address = ShippingAddress.model_validate({key: request.form.get(key, "") for key in ADDRESS_FIELDS})
+        card_from_form()  # a typo in the card is caught before the order takes any stock
+    except ValidationError as error:
+        flash_invalid(error)
+        return render_template("orders/checkout.html", quote=quote, form=request.form), 422
+    try:
+        order = orders.place_order(current.id, user, address.model_dump(), policy,
+                                   current_app.config["ORDER_RESERVATION_SECONDS"])
+    except Problem as problem:
+        flash(problem.detail, "error")
+        return redirect(url_for("cart_pages.cart"))
+    session.pop("cart_id", None)
+    pay(order["id"], user)
+    return redirect(url_for("order_pages.order", order_id=order["id"]))

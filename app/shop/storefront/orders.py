@@ -1,0 +1,58 @@
+"""Storefront order pages: the customer's orders, one order, paying again, cancelling."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from ..accounts.auth import current_user
+from ..api import PageQuery, parse
+from ..errors import Problem
+from ..extensions import payment_gateway
+from ..limits import payment_attempts
+from ..orders import service as orders
+from . import payment
+from .forms import form_blueprint
+from .session import login_first
+
+bp = form_blueprint("order_pages", __name__)
+
+
+@bp.get("/orders")
+def orders_page():
+    user = current_user()
+    if user is None:
+        return login_first()
+    page = parse(PageQuery, {"page": request.args.get("page") or "1"}, "query").page
+    items, total = orders.list_orders(user, page, 20)
+    return render_template("orders/list.html", orders=items, total=total, page=page)
+
+
+@bp.get("/orders/<int:order_id>")
+def order(order_id: int):
+    user = current_user()
+    if user is None:
+        return login_first()
+    return render_template("orders/order.html", order=orders.get_order(order_id, user))
+
+
+@bp.post("/orders/<int:order_id>/pay")
+@payment_attempts
+def pay(order_id: int):
+    user = current_user()
+    if user is None:
+        return login_first()
+    payment.pay(order_id, user)
+    return redirect(url_for("order_pages.order", order_id=order_id))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel(order_id: int):
+    user = current_user()
+    if user is None:
+        return login_first()
+    try:
+        orders.cancel_order(order_id, user, payment_gateway())
+        flash("The order is cancelled.", "success")
+    except Problem as problem:
+        flash(problem.detail, "error")
+    return redirect(url_for("order_pages.order", order_id=order_id))

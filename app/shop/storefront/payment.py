@@ -1,0 +1,43 @@
+"""Paying from a storefront form: the card fields read and charged through the payments
+service; the outcome is a flash message on the order page. Used by checkout and the order
+page's pay-again form."""
+
+from __future__ import annotations
+
+from flask import flash, request
+from pydantic import ValidationError
+
+from ..errors import Problem
+from ..extensions import payment_gateway
+from ..numbers import whole_number
+from ..payments import service as payments
+from ..payments.gateway import REQUIRES_CONFIRMATION, Card
+from ..payments.schemas import CardPayment
+from .forms import flash_invalid
+
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+
+
+def card_from_form() -> Card:
+    raw = {key: request.form.get(key, "").replace(" ", "") for key in CARD_FIELDS}
+    for key in ("exp_month", "exp_year"):
+        number = whole_number(raw[key])
+        raw[key] = raw[key] if number is None else number
+    data = CardPayment.model_validate(raw)
+    return Card(data.card_number, data.exp_month, data.exp_year, data.cvc)
+
+
+def pay(order_id: int, user) -> None:
+    """Charge the card in the form; the outcome is a flash message on the order page."""
+    try:
+        _, status = payments.pay_order(order_id, user, card_from_form(), payment_gateway())
+    except ValidationError as error:
+        flash_invalid(error)
+        return
+    except Problem as problem:
+        flash(f"Payment failed: {problem.detail}", "error")
+        return
+    if status == REQUIRES_CONFIRMATION:
+        flash("Your bank is confirming the payment; this page updates when it does.", "success")
+    else:
+        flash("Thank you! Your order is paid.", "success")
