@@ -47,7 +47,7 @@ def test_add_to_cart_shows_the_priced_cart(client):
     assert response.status_code == 302
     page = client.get("/cart").get_data(as_text=True)
     assert "Copper Kettle" in page
-    assert 'data-test="cart-total"' in page
+    assert 'data-test="quote-total"' in page
     assert "Added to your cart." in page
 
 

@@ -1,0 +1,61 @@
+"""The storefront as shoppers expect it (issue 11): what the cart, checkout and order pages say,
+and how the forms answer mistakes. Through the Flask client."""
+
+from __future__ import annotations
+
+import re
+
+from shop.extensions import db
+from shop.models import Order, Promotion
+
+from .factories import make_product, make_user
+from .test_storefront_checkout import ADDRESS, CARD, add_to_cart, csrf, log_in
+
+
+def cents(text: str) -> int:
+    """The amount of money a rendered row shows, in cents, whatever the currency's sign or place."""
+    sign, digits = re.search(r"([−-]?)[^0-9−-]{0,4}([0-9][0-9,]*\.[0-9]{2})", re.sub(r"<[^>]+>", "", text)).groups()
+    value = int(digits.replace(",", "").replace(".", ""))
+    return -value if sign else value
+
+
+def quote_rows(page: str) -> tuple[list[int], list[int], int]:
+    """(line totals, the rows between them and the total, the total) as a page shows them."""
+    lines = [cents(text) for text in re.findall(r'data-test="line-total"[^>]*>(.*?)</td>', page, re.S)]
+    rows = [cents(text) for text in re.findall(r'data-test="quote-row"[^>]*>(.*?)</dd>', page, re.S)]
+    total = cents(re.search(r'data-test="quote-total"[^>]*>(.*?)</dd>', page, re.S).group(1))
+    return lines, rows, total
+
+
+def free_shipping_cart(client):
+    db.session.add(Promotion(name="Free shipping over 50.00", kind="free_shipping", threshold_cents=5000))
+    db.session.add(Promotion(name="Ten off kettles", kind="percent", percent=10))
+    db.session.commit()
+    product = make_product(name="Copper Kettle", price_cents=3000, stock=10)
+    add_to_cart(client, product.id, 2)
+    return product
+
+
+def assert_rows_add_up(page: str) -> None:
+    lines, rows, total = quote_rows(page)
+    assert lines and rows[0] == sum(lines), (lines, rows)
+    assert sum(rows) == total, (rows, total)
+
+
+def test_the_cart_rows_add_up_to_the_total(client):
+    free_shipping_cart(client)
+    assert_rows_add_up(client.get("/cart").get_data(as_text=True))
+
+
+def test_the_checkout_rows_add_up_to_the_total(client):
+    free_shipping_cart(client)
+    log_in(client, make_user())
+    assert_rows_add_up(client.get("/checkout").get_data(as_text=True))
+
+
+def test_the_order_rows_add_up_to_the_total(client):
+    free_shipping_cart(client)
+    log_in(client, make_user())
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    order_id = db.session.scalars(db.select(Order.id)).one()
+    assert_rows_add_up(client.get(f"/orders/{order_id}").get_data(as_text=True))
