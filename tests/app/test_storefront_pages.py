@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from shop.extensions import db
-from shop.models import Order, Promotion
+from shop.models import Order, Product, Promotion
 
 from .factories import make_product, make_user
 from .test_storefront_checkout import ADDRESS, CARD, add_to_cart, csrf, log_in
@@ -59,3 +61,52 @@ def test_the_order_rows_add_up_to_the_total(client):
     client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
     order_id = db.session.scalars(db.select(Order.id)).one()
     assert_rows_add_up(client.get(f"/orders/{order_id}").get_data(as_text=True))
+
+
+def checkout_with(client, **changes):
+    log_in(client, make_user())
+    return client.post("/checkout", data={**ADDRESS, **CARD, **changes, "csrf_token": csrf(client, "/checkout")})
+
+
+@pytest.mark.parametrize("card", [{"card_number": "4242 4242 4242 4241"}, {"exp_month": "1", "exp_year": "2020"}])
+def test_a_mistyped_or_expired_card_places_no_order(client, card):
+    product = make_product(stock=5)
+    add_to_cart(client, product.id, 2)
+    response = checkout_with(client, **card)
+    assert response.status_code == 422
+    assert db.session.scalars(db.select(Order)).all() == []
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).stock == 5
+    assert 'data-test="cart-count">2<' in client.get("/cart").get_data(as_text=True)
+
+
+def field_error(page: str, field: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{field}-error"[^>]*>(.*?)</p>', page, re.S)
+    return found.group(1).strip() if found else ""
+
+
+@pytest.mark.parametrize(("changes", "field", "sentence"), [
+    ({"card_number": "4242 4242 4242 4241"}, "card_number", "The card number is not valid."),
+    ({"cvc": "12"}, "cvc", "Enter the 3 or 4 digits printed on the back of the card."),
+    ({"country": "Great Britain"}, "country", "Enter the country as two letters, e.g. GB."),
+])
+def test_form_errors_are_plain_sentences_beside_the_field(client, changes, field, sentence):
+    add_to_cart(client, make_product().id)
+    page = checkout_with(client, **changes).get_data(as_text=True)
+    assert field_error(page, field) == sentence
+    assert f'aria-describedby="{field}-error"' in page
+
+
+def test_the_checkout_form_comes_back_filled_in_except_the_card_number_and_cvc(client):
+    add_to_cart(client, make_product().id)
+    page = checkout_with(client, country="Great Britain").get_data(as_text=True)
+    assert 'value="12 Analytical St"' in page
+    assert 'value="2035"' in page
+    assert "4242" not in page.replace("4242 4242 4242 4242 succeeds", "")
+    assert 'value="123"' not in page
+
+
+def test_a_stock_error_names_the_product(client):
+    product = make_product(name="Copper Kettle", stock=1)
+    add_to_cart(client, product.id, 5)
+    assert "Copper Kettle" in client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]

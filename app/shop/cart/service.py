@@ -86,7 +86,7 @@ def _product_for_cart(product_id: int) -> Product:
 
 def _check_stock(product: Product, quantity: int) -> None:
     if quantity > product.stock:
-        raise Conflict(f"Only {product.stock} of product {product.id} in stock.",
+        raise Conflict(f"Only {product.stock} of {product.name} in stock.",
                        product_id=product.id, available=product.stock)
 
 

@@ -11,7 +11,7 @@ from ..accounts.auth import log_in, log_out
 from ..accounts.schemas import Registration
 from ..errors import Problem
 from ..limits import login_attempts, registrations
-from .forms import flash_invalid, form_blueprint
+from .forms import field_errors, form_blueprint, refill
 from .session import back
 
 bp = form_blueprint("account_pages", __name__)
@@ -41,15 +41,15 @@ def register():
             data = Registration.model_validate(fields)
             user = accounts.register(data.email, data.password, data.name)
         except ValidationError as error:
-            flash_invalid(error)
-            return render_template("account/register.html", form=request.form), 422
+            return render_template("account/register.html", form=refill("password"),
+                                   errors=field_errors(error)), 422
         except Problem as problem:
             flash(problem.detail, "error")
-            return render_template("account/register.html", form=request.form), problem.status
+            return render_template("account/register.html", form=refill("password"), errors={}), problem.status
         log_in(user)
         flash("Your account is ready.", "success")
         return redirect(url_for("storefront.index"))
-    return render_template("account/register.html", form={})
+    return render_template("account/register.html", form={}, errors={})
 
 
 @bp.post("/logout")

@@ -11,13 +11,15 @@ from ..cart.pricing import PricingPolicy
 from ..errors import Problem
 from ..orders import service as orders
 from ..orders.schemas import ShippingAddress
-from .forms import flash_invalid, form_blueprint
-from .payment import card_from_form, pay
+from .forms import field_errors, form_blueprint, refill
+from .payment import card_errors, pay
 from .session import login_first, session_cart
 
 bp = form_blueprint("checkout_pages", __name__)
 
 ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
+# Card fields never written back into a page.
+SECRET_FIELDS = ("card_number", "cvc")
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -32,13 +34,15 @@ def checkout():
     policy = PricingPolicy.from_config(current_app.config)
     quote = carts.quote(current, policy)
     if request.method == "GET":
-        return render_template("orders/checkout.html", quote=quote, form={"name": user.name})
+        return render_template("orders/checkout.html", quote=quote, form={"name": user.name}, errors={})
+    errors = card_errors()  # a typo in the card is caught before the order takes any stock
     try:
         address = ShippingAddress.model_validate({key: request.form.get(key, "") for key in ADDRESS_FIELDS})
-        card_from_form()  # a typo in the card is caught before the order takes any stock
     except ValidationError as error:
-        flash_invalid(error)
-        return render_template("orders/checkout.html", quote=quote, form=request.form), 422
+        errors = field_errors(error) | errors
+    if errors:
+        flash("Please correct the fields marked below.", "error")
+        return render_template("orders/checkout.html", quote=quote, form=refill(*SECRET_FIELDS), errors=errors), 422
     try:
         order = orders.place_order(current.id, user, address.model_dump(), policy,
                                    current_app.config["ORDER_RESERVATION_SECONDS"])

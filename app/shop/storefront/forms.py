@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Blueprint, flash, request, session
+from flask import Blueprint, request, session
 from pydantic import ValidationError
 
 from ..errors import Problem
@@ -58,6 +58,35 @@ def form_blueprint(name: str, import_name: str) -> Blueprint:
     return bp
 
 
-def flash_invalid(error: ValidationError) -> None:
-    first = error.errors(include_url=False)[0]
-    flash(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", "error")
+# What each storefront form field asks for: said beside the field when its value does not fit.
+FIELD_HINTS = {
+    "name": "Enter a name, up to 120 characters.",
+    "line1": "Enter the street and number.",
+    "city": "Enter the city.",
+    "postal_code": "Enter the postal code: letters, digits, spaces and hyphens.",
+    "country": "Enter the country as two letters, e.g. GB.",
+    "card_number": "Enter the 12 to 19 digits of the card number.",
+    "exp_month": "Enter the expiry month as a number from 1 to 12.",
+    "exp_year": "Enter the expiry year with four digits, e.g. 2030.",
+    "cvc": "Enter the 3 or 4 digits printed on the back of the card.",
+    "email": "Enter an e-mail address like name@example.com.",
+    "password": "Choose a password of at least 8 characters.",
+}
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """A plain sentence for each field the shopper got wrong, keyed by the field's name."""
+    errors: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else "form"
+        errors.setdefault(name, FIELD_HINTS.get(name, "Check this field."))
+    return errors
+
+
+def sentence(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:].rstrip(".") + "."
+
+
+def refill(*secret_fields: str) -> dict[str, str]:
+    """The posted form to fill the page again with, without the fields never sent back."""
+    return {key: value for key, value in request.form.items() if key not in secret_fields}
