@@ -54,6 +54,9 @@ class Config:
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY") or ("" if SHOP_PRODUCTION else "sandbox")
     # Signs the sandbox's own settlement events; verifies webhooks only while the sandbox is the gateway.
     SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET") or DEVELOPMENT_SANDBOX_SECRET
+    # The sandbox's bank confirms a charge that needs confirmation (card 4000 0000 0000 3220)
+    # this many seconds after it is made.
+    SANDBOX_CONFIRMATION_SECONDS = _env_int("SANDBOX_CONFIRMATION_SECONDS", 5)
     # A payment attempt or refund still pending after this many seconds is resolved by the
     # reconciler, which asks the gateway what happened (younger ones may still be in a request).
     PAYMENT_RECONCILE_GRACE_SECONDS = _env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120)

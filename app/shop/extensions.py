@@ -89,6 +89,8 @@ def init_celery(app: Flask) -> Celery:
             },
             "relay-outbox": {"task": "shop.tasks.relay_outbox", "schedule": 5.0},
             "reconcile-payments": {"task": "shop.tasks.reconcile_payments", "schedule": 60.0},
+            # The sandbox's bank confirms charges SANDBOX_CONFIRMATION_SECONDS after they are made.
+            "confirm-sandbox-payments": {"task": "shop.tasks.confirm_sandbox_payments", "schedule": 2.0},
         },
     )
     celery_app.set_default()

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import String, select
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
@@ -65,6 +65,20 @@ class SandboxGateway:
     def refund(self, charge_reference: str, amount_cents: int, currency: str, idempotency_key: str) -> str:
         return self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents,
                           currency).reference
+
+    def awaiting_confirmation(self, made_before: datetime) -> list[str]:
+        """The charges still awaiting the bank's confirmation that were made before this time."""
+        with db.engine.connect() as connection:
+            return list(connection.scalars(select(SandboxEntry.reference).where(
+                SandboxEntry.kind == "charge", SandboxEntry.status == REQUIRES_CONFIRMATION,
+                SandboxEntry.created_at <= made_before).order_by(SandboxEntry.created_at)))
+
+    def confirm(self, reference: str) -> None:
+        """The bank confirmed the charge: the ledger says it succeeded."""
+        with db.engine.begin() as connection:
+            connection.execute(update(SandboxEntry).where(SandboxEntry.reference == reference,
+                                                          SandboxEntry.status == REQUIRES_CONFIRMATION)
+                               .values(status=SUCCEEDED))
 
     def entries(self, kind: str) -> list[SandboxEntry]:
         """Every charge or refund the sandbox made, oldest first (what a gateway's dashboard shows)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..accounts.auth import current_user
 from ..api import PageQuery, parse
@@ -10,11 +10,17 @@ from ..errors import Problem
 from ..extensions import payment_gateway
 from ..limits import payment_attempts
 from ..orders import service as orders
+from ..payments.gateway import REQUIRES_CONFIRMATION
+from ..tasks import confirm_sandbox_payments, send
 from . import payment
 from .forms import form_blueprint
 from .session import login_first
 
 bp = form_blueprint("order_pages", __name__)
+
+
+def awaiting_confirmation(order: dict) -> bool:
+    return any(payment["status"] == REQUIRES_CONFIRMATION for payment in order["payments"])
 
 
 @bp.get("/orders")
@@ -32,7 +38,20 @@ def order(order_id: int):
     user = current_user()
     if user is None:
         return login_first()
-    return render_template("orders/order.html", order=orders.get_order(order_id, user))
+    order = orders.get_order(order_id, user)
+    return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order))
+
+
+@bp.get("/orders/<int:order_id>/status")
+def order_status(order_id: int):
+    """What the order page follows while the bank confirms a payment (order-status.js)."""
+    user = current_user()
+    if user is None:
+        raise Problem(401, "Not logged in", "Log in to see this order.", type_="unauthenticated")
+    if not current_app.config["BROKER_URL"]:
+        send(confirm_sandbox_payments)  # no worker on the embedded default: the sandbox's bank runs here
+    order = orders.get_order(order_id, user)
+    return {"status": order["status"], "awaiting_confirmation": awaiting_confirmation(order)}
 
 
 @bp.post("/orders/<int:order_id>/pay")

@@ -57,6 +57,6 @@ def pay(order_id: int, user) -> None:
         flash(f"Payment failed: {problem.detail}", "error")
         return
     if status == REQUIRES_CONFIRMATION:
-        flash("Your bank is confirming the payment; this page updates when it does.", "success")
+        flash("Your bank is confirming the payment.", "success")
     else:
         flash("Thank you! Your order is paid.", "success")
