@@ -10,7 +10,7 @@ import pytest
 from shop.extensions import db
 from shop.models import Order, Product, Promotion
 
-from .factories import make_product, make_user
+from .factories import PASSWORD, make_product, make_user
 from .test_storefront_checkout import ADDRESS, CARD, add_to_cart, csrf, log_in
 
 
@@ -110,3 +110,105 @@ def test_a_stock_error_names_the_product(client):
     product = make_product(name="Copper Kettle", stock=1)
     add_to_cart(client, product.id, 5)
     assert "Copper Kettle" in client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]
+
+
+# --- coming back to where the shopper was ------------------------------------------------------
+
+def login_form_next(page: str) -> str:
+    return re.search(r'name="next" value="([^"]*)"', page).group(1)
+
+
+def test_a_wrong_password_keeps_the_way_back_to_checkout(client):
+    user = make_user()
+    add_to_cart(client, make_product().id)
+    login_page = client.get(client.get("/checkout").headers["Location"]).get_data(as_text=True)
+    wrong = client.post("/login", data={"email": user.email, "password": "nope", "next": login_form_next(login_page),
+                                        "csrf_token": csrf(client, "/login")})
+    right = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                        "next": login_form_next(wrong.get_data(as_text=True)),
+                                        "csrf_token": csrf(client, "/login")})
+    assert right.headers["Location"] == "/checkout"
+
+
+def test_registering_from_checkout_returns_to_checkout(client):
+    response = client.post("/register", data={"name": "Grace", "email": "grace@example.com", "next": "/checkout",
+                                              "password": "a-long-password", "csrf_token": csrf(client, "/register")})
+    assert response.headers["Location"] == "/checkout"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/", "/\tevil"])
+def test_registering_goes_back_only_to_this_site(client, target):
+    response = client.post("/register", data={"name": "Grace", "email": "grace@example.com", "next": target,
+                                              "password": "a-long-password", "csrf_token": csrf(client, "/register")})
+    assert response.headers["Location"] == "/"
+
+
+def test_the_login_link_comes_back_to_the_page_it_is_on(client):
+    product = make_product()
+    page = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert f'href="/login?next=/products/{product.id}"' in page
+
+
+# --- price filters in the shop's currency ------------------------------------------------------
+
+def test_price_filters_are_in_currency_units(client):
+    cheap, dear = make_product(price_cents=1500), make_product(price_cents=3500)
+    page = client.get("/products?min_price=20&max_price=50").get_data(as_text=True)
+    assert f'data-product-id="{dear.id}"' in page and f'data-product-id="{cheap.id}"' not in page
+    assert 'name="min_price"' in page and 'value="20"' in page
+
+
+@pytest.mark.parametrize(("query", "field"), [("min_price=abc", "min_price"), ("max_price=-5", "max_price"),
+                                              ("min_price=50&max_price=20", "max_price")])
+def test_bad_prices_are_form_errors(client, query, field):
+    response = client.get(f"/products?{query}")
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), field)
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+def test_orders_are_paged_newest_first(client, app):
+    from .factories import make_order
+
+    user = make_user()
+    ids = [make_order(user)["id"] for _ in range(23)]
+    log_in(client, user)
+    first = client.get("/orders").get_data(as_text=True)
+    second = client.get("/orders?page=2").get_data(as_text=True)
+    listed = [int(found) for found in re.findall(r'data-test="order-row" data-order-id="(\d+)"', first + second)]
+    assert listed == sorted(ids, reverse=True)
+    assert 'data-test="next-page" href="/orders?page=2"' in first
+
+
+def test_staff_see_only_their_own_orders_under_your_orders(client):
+    from .factories import make_order
+
+    customer, staff = make_user(), make_user(role="staff")
+    make_order(customer)
+    log_in(client, staff)
+    assert 'data-test="order-row"' not in client.get("/orders").get_data(as_text=True)
+
+
+def paid_order(client) -> int:
+    log_in(client, make_user())
+    add_to_cart(client, make_product(stock=5).id)
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    return db.session.scalars(db.select(Order.id)).one()
+
+
+def test_cancelling_a_paid_order_asks_first_saying_what_happens_to_the_payment(client):
+    order_id = paid_order(client)
+    response = client.post(f"/orders/{order_id}/cancel", data={"csrf_token": csrf(client, f"/orders/{order_id}")})
+    assert response.status_code == 200
+    assert "refunded to the card ending 4242" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == "paid"
+
+
+def test_a_confirmed_cancellation_cancels_the_paid_order(client):
+    order_id = paid_order(client)
+    client.post(f"/orders/{order_id}/cancel", data={"confirmed": "yes",
+                                                   "csrf_token": csrf(client, f"/orders/{order_id}")})
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == "cancelled"

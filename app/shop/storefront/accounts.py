@@ -1,5 +1,5 @@
 """Storefront account pages: log in, register, log out. Each goes back to the page the shopper
-came from (a path on this site only)."""
+came from (`next`, a path on this site only), also after a mistake in the form."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from ..accounts.schemas import Registration
 from ..errors import Problem
 from ..limits import login_attempts, registrations
 from .forms import field_errors, form_blueprint, refill
-from .session import back
+from .session import back, safe_next
 
 bp = form_blueprint("account_pages", __name__)
+
+
+def _form_page(template: str, status: int = 200, **context):
+    return render_template(template, next_path=safe_next(request.values.get("next")), **context), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -25,11 +29,11 @@ def login():
             user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
         except Problem as problem:
             flash(problem.detail, "error")
-            return render_template("account/login.html", email=request.form.get("email", "")), 401
+            return _form_page("account/login.html", 401, email=request.form.get("email", ""))
         log_in(user)
         flash(f"Welcome back, {user.name}.", "success")
         return back("storefront.index")
-    return render_template("account/login.html", email="")
+    return _form_page("account/login.html", email="")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -41,15 +45,14 @@ def register():
             data = Registration.model_validate(fields)
             user = accounts.register(data.email, data.password, data.name)
         except ValidationError as error:
-            return render_template("account/register.html", form=refill("password"),
-                                   errors=field_errors(error)), 422
+            return _form_page("account/register.html", 422, form=refill("password"), errors=field_errors(error))
         except Problem as problem:
             flash(problem.detail, "error")
-            return render_template("account/register.html", form=refill("password"), errors={}), problem.status
+            return _form_page("account/register.html", problem.status, form=refill("password"), errors={})
         log_in(user)
         flash("Your account is ready.", "success")
-        return redirect(url_for("storefront.index"))
-    return render_template("account/register.html", form={}, errors={})
+        return back("storefront.index")
+    return _form_page("account/register.html", form={}, errors={})
 
 
 @bp.post("/logout")

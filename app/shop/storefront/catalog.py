@@ -10,7 +10,8 @@ from flask import Blueprint, render_template, request, url_for
 
 from ..api import parse
 from ..catalog.queries import category_listing, product_listing, product_page, recommendations_for
-from ..catalog.schemas import ProductQuery
+from ..catalog.schemas import MAX_PRICE_CENTS, ProductQuery
+from .forms import cents_from_units
 from .session import page_frame, page_globals
 
 bp = Blueprint("storefront", __name__)
@@ -32,11 +33,31 @@ def index():
     return render_template("index.html", categories=category_listing(), featured=featured["items"])
 
 
+def price_filters(args: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """The listing's price range, typed in the shop's currency units (20, 19.99), as the catalog
+    query's cents; and a sentence for each price that is not one."""
+    cents: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for field in ("min_price", "max_price"):
+        if field in args:
+            amount = cents_from_units(args[field], MAX_PRICE_CENTS)
+            if amount is None:
+                errors[field] = "Enter a price like 20 or 19.99."
+            else:
+                cents[f"{field}_cents"] = amount
+    if cents.get("min_price_cents", 0) > cents.get("max_price_cents", MAX_PRICE_CENTS):
+        errors["max_price"] = "The highest price must not be below the lowest."
+        del cents["max_price_cents"]
+    return cents, errors
+
+
 @bp.get("/products")
 def products():
     # Empty form fields mean "any", not an invalid value.
     args = {key: value for key, value in request.args.items() if value.strip()}
-    query = parse(ProductQuery, args, "query")
+    prices, errors = price_filters(args)
+    query = parse(ProductQuery, {key: value for key, value in args.items() if key not in ("min_price", "max_price")}
+                  | prices, "query")
     listing = product_listing(query)
 
     def page_url(page: int) -> str:
@@ -44,7 +65,8 @@ def products():
 
     last_page = max(1, -(-listing["total"] // query.per_page))
     return render_template("catalog/products.html", query=query, listing=listing, last_page=last_page,
-                           page_url=page_url, categories=category_listing(), sorts=SORTS)
+                           page_url=page_url, categories=category_listing(), sorts=SORTS, form=args,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.get("/products/<int:product_id>")

@@ -4,6 +4,7 @@ blueprint every page module with forms is made from."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from flask import Blueprint, request, session
@@ -48,6 +49,20 @@ def check_form_text() -> None:
         if "\x00" in value:
             raise Problem(400, "Bad request", f"{name} must not contain NUL characters.", type_="bad-form",
                           field=name)
+
+
+# An amount of money as shoppers type it: whole units, or units and one or two decimals.
+MONEY_TEXT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+
+
+def cents_from_units(text: str, high: int) -> int | None:
+    """"19.99" -> 1999; None for anything else, or above `high` cents."""
+    text = text.strip()
+    if not MONEY_TEXT.fullmatch(text):
+        return None
+    units, _, fraction = text.partition(".")
+    cents = int(units) * 100 + int(fraction.ljust(2, "0") or 0)
+    return cents if cents <= high else None
 
 
 def form_blueprint(name: str, import_name: str) -> Blueprint:
