@@ -10,13 +10,17 @@ from ..errors import Problem
 from ..extensions import payment_gateway
 from ..limits import payment_attempts
 from ..orders import service as orders
-from ..payments.gateway import REQUIRES_CONFIRMATION
+from ..orders import states
+from ..payments.gateway import REQUIRES_CONFIRMATION, SUCCEEDED
 from ..tasks import confirm_sandbox_payments, send
 from . import payment
 from .forms import form_blueprint
 from .session import login_first
 
 bp = form_blueprint("order_pages", __name__)
+
+# Orders on one page of "Your orders", newest first.
+ORDERS_PER_PAGE = 20
 
 
 def awaiting_confirmation(order: dict) -> bool:
@@ -29,8 +33,10 @@ def orders_page():
     if user is None:
         return login_first()
     page = parse(PageQuery, {"page": request.args.get("page") or "1"}, "query").page
-    items, total = orders.list_orders(user, page, 20)
-    return render_template("orders/list.html", orders=items, total=total, page=page)
+    # "Your orders" are the shopper's own, staff's too: everyone's orders are the console's.
+    items, total = orders.list_orders(user, page, ORDERS_PER_PAGE, own=True)
+    return render_template("orders/list.html", orders=items, total=total, page=page,
+                           last_page=max(1, -(-total // ORDERS_PER_PAGE)))
 
 
 @bp.get("/orders/<int:order_id>")
@@ -69,6 +75,11 @@ def cancel(order_id: int):
     user = current_user()
     if user is None:
         return login_first()
+    if request.form.get("confirmed") != "yes":
+        order = orders.get_order(order_id, user)
+        if order["status"] == states.PAID:  # money goes back: the shopper says so first
+            return render_template("orders/cancel.html", order=order,
+                                   paid_by=[payment for payment in order["payments"] if payment["status"] == SUCCEEDED])
     try:
         orders.cancel_order(order_id, user, payment_gateway())
         flash("The order is cancelled.", "success")
