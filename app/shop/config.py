@@ -7,6 +7,7 @@ Every setting has an embedded default so the shop runs with no services at all: 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 INSTANCE_DIR = Path(os.environ.get("SHOP_INSTANCE_DIR", Path.cwd() / "instance"))
@@ -117,6 +118,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
+    # How long "Keep me logged in" keeps a storefront login (without it: until the browser closes).
+    PERMANENT_SESSION_LIFETIME = timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 30))
     SESSION_COOKIE_SAMESITE = "Lax"
     TESTING = False
 

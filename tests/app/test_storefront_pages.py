@@ -4,9 +4,12 @@ and how the forms answer mistakes. Through the Flask client."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 
+from shop.columns import utcnow
 from shop.extensions import db
 from shop.models import Order, Product, Promotion
 
@@ -212,3 +215,45 @@ def test_a_confirmed_cancellation_cancels_the_paid_order(client):
                                                    "csrf_token": csrf(client, f"/orders/{order_id}")})
     db.session.expire_all()
     assert db.session.get(Order, order_id).status == "cancelled"
+
+
+# --- the cart stays with the account ------------------------------------------------------------
+
+def test_a_customers_cart_follows_them_to_another_browser(client, app):
+    user, product = make_user(), make_product(name="Copper Kettle")
+    log_in(client, user)
+    add_to_cart(client, product.id, 2)
+    other_browser = app.test_client()
+    log_in(other_browser, user)
+    assert 'data-test="cart-count">2<' in other_browser.get("/cart").get_data(as_text=True)
+
+
+def test_a_guest_cart_merges_into_the_cart_kept_on_the_account(client, app):
+    user, kettle, pan = make_user(), make_product(), make_product()
+    log_in(client, user)
+    add_to_cart(client, kettle.id, 1)
+    other_browser = app.test_client()
+    add_to_cart(other_browser, pan.id, 1)
+    log_in(other_browser, user)
+    assert 'data-test="cart-count">2<' in other_browser.get("/cart").get_data(as_text=True)
+
+
+def session_cookie(response):
+    return next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("session="))
+
+
+def test_remember_me_keeps_the_login_for_the_configured_lifetime(client, app):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "yes",
+                                           "csrf_token": csrf(client, "/login")})
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", session_cookie(response)).group(1))
+    kept = expires - utcnow()
+    assert kept > app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1)
+    assert timedelta(days=7) <= app.config["PERMANENT_SESSION_LIFETIME"] <= timedelta(days=90)
+
+
+def test_without_remember_me_the_login_ends_with_the_browser(client):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "csrf_token": csrf(client, "/login")})
+    assert "Max-Age" not in session_cookie(response) and "Expires" not in session_cookie(response)

@@ -159,6 +159,14 @@ def _claim(cart_id: str, *conditions) -> bool:
     ).rowcount == 1
 
 
+def open_cart_of(customer: User) -> Cart | None:
+    """The customer's open cart, kept on their account from any browser they shopped in."""
+    cart = db.session.scalar(select(Cart).where(Cart.customer_id == customer.id, Cart.status == "open")
+                             .order_by(Cart.updated_at.desc()).limit(1))
+    db.session.commit()
+    return cart
+
+
 def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
     """At login, a guest cart becomes the customer's, or is folded into their open cart.
 

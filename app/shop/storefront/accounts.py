@@ -30,7 +30,7 @@ def login():
         except Problem as problem:
             flash(problem.detail, "error")
             return _form_page("account/login.html", 401, email=request.form.get("email", ""))
-        log_in(user)
+        log_in(user, remember=request.form.get("remember") == "yes")
         flash(f"Welcome back, {user.name}.", "success")
         return back("storefront.index")
     return _form_page("account/login.html", email="")
