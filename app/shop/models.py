@@ -2,7 +2,7 @@
 
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
-from .catalog.models import Category, Product
+from .catalog.models import Category, Product, ProductImage
 from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
@@ -10,6 +10,6 @@ from .payments.sandbox import SandboxEntry
 
 __all__ = [
     "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry", "User",
-    "WebhookEvent",
+    "OrderTransition", "OutboxEvent", "Payment", "Product", "ProductImage", "Promotion", "Refund", "SandboxEntry",
+    "User", "WebhookEvent",
 ]

@@ -257,3 +257,52 @@ def test_without_remember_me_the_login_ends_with_the_browser(client):
     response = client.post("/login", data={"email": user.email, "password": PASSWORD,
                                            "csrf_token": csrf(client, "/login")})
     assert "Max-Age" not in session_cookie(response) and "Expires" not in session_cookie(response)
+
+
+# --- product pictures ---------------------------------------------------------------------------
+
+def test_a_picture_is_drawn_from_the_category_and_name_alone():
+    from shop.catalog.images import draw
+
+    assert draw("Kitchen", "Copper Kettle") == draw("Kitchen", "Copper Kettle")
+    assert draw("Kitchen", "Copper Kettle") != draw("Garden", "Copper Kettle")
+
+
+def test_seeding_gives_every_product_a_picture(app):
+    from shop.catalog.models import ProductImage
+    from shop.seed import seed_demo
+
+    seed_demo(products_per_category=6, orders=3, progress=lambda _: None)
+    products = db.session.scalars(db.select(Product)).all()
+    images = db.session.scalars(db.select(ProductImage)).all()
+    assert {image.product_id for image in images} == {product.id for product in products}
+
+
+def pictured_product(name: str = "Copper Kettle"):
+    from shop.catalog.images import give_images
+
+    product = make_product(name=name, stock=10)
+    give_images([(product.id, product.category.name, product.name)])
+    db.session.commit()
+    return product
+
+
+def test_a_picture_is_kept_a_year_under_its_fingerprint(client):
+    product = pictured_product()
+    url = client.get(f"/api/v1/products/{product.id}").get_json()["image_url"]
+    response = client.get(url)
+    assert response.mimetype == "image/svg+xml"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/images/products/0000000000000000.svg").status_code == 404
+
+
+def test_pictures_with_alt_text_show_on_listing_product_cart_and_order_pages(client):
+    product = pictured_product()
+    log_in(client, make_user())
+    add_to_cart(client, product.id)
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    order_id = db.session.scalars(db.select(Order.id)).one()
+    add_to_cart(client, product.id)
+    for path in ("/products", f"/products/{product.id}", "/cart", f"/orders/{order_id}"):
+        assert re.search(r'<img[^>]+src="/images/products/[0-9a-f]{16}\.svg"[^>]+alt="Copper Kettle"',
+                         client.get(path).get_data(as_text=True)), path

@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from ..accounts.auth import current_user
 from ..cart import service as carts
 from ..cart.pricing import PricingPolicy
+from ..catalog.images import image_urls
 from ..errors import Problem
 from ..limits import cart_creations
 from .forms import form_blueprint, form_int
@@ -19,7 +20,8 @@ bp = form_blueprint("cart_pages", __name__)
 def cart(status: int = 200):
     current = session_cart()
     quote = carts.quote(current, PricingPolicy.from_config(current_app.config)) if current else None
-    return render_template("cart/cart.html", cart=current, quote=quote), status
+    images = image_urls([line.product_id for line in quote.lines]) if quote else {}
+    return render_template("cart/cart.html", cart=current, quote=quote, images=images), status
 
 
 @bp.post("/cart/items")

@@ -6,11 +6,13 @@ in, the cart) is per visitor, and that is never cached.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from ..api import parse
+from ..catalog.images import image_by_fingerprint
 from ..catalog.queries import category_listing, product_listing, product_page, recommendations_for
 from ..catalog.schemas import MAX_PRICE_CENTS, ProductQuery
+from ..errors import Problem
 from .forms import cents_from_units
 from .session import page_frame, page_globals
 
@@ -73,3 +75,13 @@ def products():
 def product(product_id: int):
     return render_template("catalog/product.html", product=product_page(product_id),
                            recommendations=recommendations_for(product_id, RECOMMENDATION_COUNT))
+
+
+@bp.get("/images/products/<string(length=16):fingerprint>.svg")
+def product_image(fingerprint: str):
+    """A product's picture: its URL names its content, so it never changes and is kept a year."""
+    svg = image_by_fingerprint(fingerprint)
+    if svg is None:
+        raise Problem(404, "Not found", "No such picture.", type_="not-found")
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from ..accounts.auth import current_user
 from ..cart import service as carts
 from ..cart.pricing import PricingPolicy
+from ..catalog.images import image_urls
 from ..errors import Problem
 from ..orders import service as orders
 from ..orders.schemas import ShippingAddress
@@ -33,8 +34,13 @@ def checkout():
         return redirect(url_for("cart_pages.cart"))
     policy = PricingPolicy.from_config(current_app.config)
     quote = carts.quote(current, policy)
+
+    def form_page(form, errors: dict[str, str], status: int = 200):
+        return render_template("orders/checkout.html", quote=quote, form=form, errors=errors,
+                               images=image_urls([line.product_id for line in quote.lines])), status
+
     if request.method == "GET":
-        return render_template("orders/checkout.html", quote=quote, form={"name": user.name}, errors={})
+        return form_page({"name": user.name}, {})
     errors = card_errors()  # a typo in the card is caught before the order takes any stock
     try:
         address = ShippingAddress.model_validate({key: request.form.get(key, "") for key in ADDRESS_FIELDS})
@@ -42,7 +48,7 @@ def checkout():
         errors = field_errors(error) | errors
     if errors:
         flash("Please correct the fields marked below.", "error")
-        return render_template("orders/checkout.html", quote=quote, form=refill(*SECRET_FIELDS), errors=errors), 422
+        return form_page(refill(*SECRET_FIELDS), errors, 422)
     try:
         order = orders.place_order(current.id, user, address.model_dump(), policy,
                                    current_app.config["ORDER_RESERVATION_SECONDS"])

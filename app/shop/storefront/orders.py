@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from ..accounts.auth import current_user
 from ..api import PageQuery, parse
+from ..catalog.images import image_urls
 from ..errors import Problem
 from ..extensions import payment_gateway
 from ..limits import payment_attempts
@@ -45,7 +46,8 @@ def order(order_id: int):
     if user is None:
         return login_first()
     order = orders.get_order(order_id, user)
-    return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order))
+    return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order),
+                           images=image_urls([line["product_id"] for line in order["lines"]]))
 
 
 @bp.get("/orders/<int:order_id>/status")
