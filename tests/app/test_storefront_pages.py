@@ -11,7 +11,7 @@ import pytest
 
 from shop.columns import utcnow
 from shop.extensions import db
-from shop.models import Order, Product, Promotion
+from shop.models import Order, Product, Promotion, User
 
 from .factories import PASSWORD, make_product, make_user
 from .test_storefront_checkout import ADDRESS, CARD, add_to_cart, csrf, log_in
@@ -124,7 +124,7 @@ def login_form_next(page: str) -> str:
 def test_a_wrong_password_keeps_the_way_back_to_checkout(client):
     user = make_user()
     add_to_cart(client, make_product().id)
-    login_page = client.get(client.get("/checkout").headers["Location"]).get_data(as_text=True)
+    login_page = client.get("/login?next=/checkout").get_data(as_text=True)
     wrong = client.post("/login", data={"email": user.email, "password": "nope", "next": login_form_next(login_page),
                                         "csrf_token": csrf(client, "/login")})
     right = client.post("/login", data={"email": user.email, "password": PASSWORD,
@@ -306,3 +306,51 @@ def test_pictures_with_alt_text_show_on_listing_product_cart_and_order_pages(cli
     for path in ("/products", f"/products/{product.id}", "/cart", f"/orders/{order_id}"):
         assert re.search(r'<img[^>]+src="/images/products/[0-9a-f]{16}\.svg"[^>]+alt="Copper Kettle"',
                          client.get(path).get_data(as_text=True)), path
+
+
+# --- guest checkout -----------------------------------------------------------------------------
+
+def guest_checkout(client, email: str = "guest@example.com", **changes):
+    add_to_cart(client, make_product(name="Copper Kettle", stock=5).id)
+    return client.post("/checkout", data={**ADDRESS, **CARD, "email": email, **changes,
+                                          "csrf_token": csrf(client, "/checkout")})
+
+
+def guest_link(page: str) -> str:
+    return re.search(r'data-test="guest-order-link"[^>]*href="([^"]+)"', page).group(1)
+
+
+def test_a_guest_checks_out_with_an_email_address(client):
+    response = guest_checkout(client)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-test="order-status">paid<' in page
+    order = db.session.scalars(db.select(Order)).one()
+    assert db.session.get(User, order.customer_id).email == "guest@example.com"
+
+
+def test_a_guest_order_is_reachable_through_its_signed_link_from_another_browser(client, app):
+    page = client.get(guest_checkout(client).headers["Location"]).get_data(as_text=True)
+    other_browser = app.test_client()
+    shown = other_browser.get(other_browser.get(guest_link(page)).headers["Location"])
+    assert 'data-test="order-status">paid<' in shown.get_data(as_text=True)
+
+
+def test_a_tampered_guest_link_shows_nothing(client, app):
+    page = client.get(guest_checkout(client).headers["Location"]).get_data(as_text=True)
+    assert app.test_client().get(guest_link(page) + "x").status_code == 404
+
+
+def test_a_guest_cannot_check_out_as_an_existing_account(client):
+    user = make_user()
+    response = guest_checkout(client, email=user.email)
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "email")
+    assert db.session.scalars(db.select(Order)).all() == []
+
+
+def test_a_guest_claims_their_orders_by_registering_with_that_address(client, app):
+    guest_checkout(client)
+    other_browser = app.test_client()
+    other_browser.post("/register", data={"name": "Grace", "email": "guest@example.com", "password": "a-long-password",
+                                          "csrf_token": csrf(other_browser, "/register")})
+    assert 'data-test="order-row"' in other_browser.get("/orders").get_data(as_text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..accounts.auth import current_user
+from ..accounts.service import GUEST
 from ..api import PageQuery, parse
 from ..catalog.images import image_urls
 from ..errors import Problem
@@ -16,7 +17,7 @@ from ..payments.gateway import REQUIRES_CONFIRMATION, SUCCEEDED
 from ..tasks import confirm_sandbox_payments, send
 from . import payment
 from .forms import form_blueprint
-from .session import login_first
+from .session import guest_order_token, login_first, open_guest_order, order_viewer
 
 bp = form_blueprint("order_pages", __name__)
 
@@ -42,18 +43,29 @@ def orders_page():
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
-    user = current_user()
+    user = order_viewer(order_id)
     if user is None:
         return login_first()
     order = orders.get_order(order_id, user)
+    guest_link = url_for("order_pages.guest_order", token=guest_order_token(order_id, user.id), _external=True) \
+        if user.role == GUEST else None
     return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order),
-                           images=image_urls([line["product_id"] for line in order["lines"]]))
+                           images=image_urls([line["product_id"] for line in order["lines"]]), guest_link=guest_link)
+
+
+@bp.get("/orders/guest/<token>")
+def guest_order(token: str):
+    """A guest's signed link to their order (in the confirmation page and e-mail)."""
+    order_id = open_guest_order(token)
+    if order_id is None:
+        raise Problem(404, "Not found", "This order link is not valid.", type_="not-found")
+    return redirect(url_for("order_pages.order", order_id=order_id))
 
 
 @bp.get("/orders/<int:order_id>/status")
 def order_status(order_id: int):
     """What the order page follows while the bank confirms a payment (order-status.js)."""
-    user = current_user()
+    user = order_viewer(order_id)
     if user is None:
         raise Problem(401, "Not logged in", "Log in to see this order.", type_="unauthenticated")
     if not current_app.config["BROKER_URL"]:
@@ -65,7 +77,7 @@ def order_status(order_id: int):
 @bp.post("/orders/<int:order_id>/pay")
 @payment_attempts
 def pay(order_id: int):
-    user = current_user()
+    user = order_viewer(order_id)
     if user is None:
         return login_first()
     payment.pay(order_id, user)
@@ -74,7 +86,7 @@ def pay(order_id: int):
 
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
-    user = current_user()
+    user = order_viewer(order_id)
     if user is None:
         return login_first()
     if request.form.get("confirmed") != "yes":

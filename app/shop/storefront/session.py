@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..accounts import service as accounts
 from ..accounts.auth import current_user
 from ..cart import service as carts
 from ..cart.models import CartLine
@@ -26,6 +28,38 @@ def session_cart():
     except Problem:
         session.pop("cart_id", None)
         return None
+
+
+# Signs the links to guests' orders (with SECRET_KEY): whoever holds one sees that order.
+GUEST_ORDER_SALT = "shopstack-guest-order"
+
+
+def guest_order_token(order_id: int, user_id: int) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=GUEST_ORDER_SALT).dumps([order_id, user_id])
+
+
+def open_guest_order(token: str) -> int | None:
+    """The order a guest's signed link names, now seeable in this session; None for a bad link."""
+    try:
+        order_id, user_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=GUEST_ORDER_SALT).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    remember_guest_order(order_id, user_id)
+    return order_id
+
+
+def remember_guest_order(order_id: int, user_id: int) -> None:
+    session["guest_orders"] = {**session.get("guest_orders", {}), str(order_id): user_id}
+
+
+def order_viewer(order_id: int):
+    """Who is looking at this order: the logged-in shopper, or the guest it was placed by, if
+    this session placed it or opened its signed link."""
+    user = current_user()
+    if user is not None:
+        return user
+    user_id = session.get("guest_orders", {}).get(str(order_id))
+    return accounts.guest(user_id) if isinstance(user_id, int) else None
 
 
 def safe_next(target: str | None) -> str | None:
