@@ -118,6 +118,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
+    # The locale prices are written for (Babel), e.g. en_GB -> €45.99, de_DE -> 45,99 €.
+    SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_GB")
+    # Shelf prices (listings, product pages) shown with tax included (true) or before tax.
+    PRICES_INCLUDE_TAX = _env_bool("PRICES_INCLUDE_TAX", False)
     # How long "Keep me logged in" keeps a storefront login (without it: until the browser closes).
     PERMANENT_SESSION_LIFETIME = timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 30))
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -354,3 +354,33 @@ def test_a_guest_claims_their_orders_by_registering_with_that_address(client, ap
     other_browser.post("/register", data={"name": "Grace", "email": "guest@example.com", "password": "a-long-password",
                                           "csrf_token": csrf(other_browser, "/register")})
     assert 'data-test="order-row"' in other_browser.get("/orders").get_data(as_text=True)
+
+
+# --- prices as the shop is configured -----------------------------------------------------------
+
+def test_prices_are_formatted_for_the_shops_locale(client, app):
+    app.config["SHOP_LOCALE"] = "de_DE"
+    product = make_product(price_cents=4599)
+    assert "45,99\xa0€" in client.get(f"/products/{product.id}").get_data(as_text=True)
+
+
+def test_shelf_prices_include_tax_when_the_shop_says_so(client, app):
+    app.config.update(PRICES_INCLUDE_TAX=True, TAX_RATE_BPS=2000)
+    product = make_product(price_cents=1000)
+    page = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert "€12.00" in page and "incl. 20% tax" in page
+
+
+def test_shelf_prices_exclude_tax_by_default(client):
+    product = make_product(price_cents=1000)
+    page = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert "€10.00" in page and "excl. tax" in page
+
+
+def test_the_product_page_names_the_promotions_that_apply(client):
+    product, other = make_product(), make_product()
+    db.session.add_all([Promotion(name="Ten off this kettle", kind="percent", percent=10, product_id=product.id),
+                        Promotion(name="Five off something else", kind="percent", percent=5, product_id=other.id)])
+    db.session.commit()
+    page = client.get(f"/products/{product.id}").get_data(as_text=True)
+    assert "Ten off this kettle" in page and "Five off something else" not in page

@@ -214,6 +214,14 @@ def active_promotions(now: datetime) -> list[PromotionRule]:
                           p.buy_quantity, p.free_quantity, p.threshold_cents) for p in rows]
 
 
+def promotions_for(product_id: int, category_id: int, now: datetime | None = None) -> list[str]:
+    """The names of the promotions running now that apply to this product."""
+    item = PricedItem(product_id, "", category_id, 0, 1)
+    names = [rule.name for rule in active_promotions(now or utcnow()) if rule.matches(item)]
+    db.session.commit()
+    return names
+
+
 def coupon_rule(code: str | None) -> CouponRule | None:
     if not code:
         return None

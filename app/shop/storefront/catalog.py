@@ -9,17 +9,21 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request, url_for
 
 from ..api import parse
+from ..cart import service as carts
 from ..catalog.images import image_by_fingerprint
 from ..catalog.queries import category_listing, product_listing, product_page, recommendations_for
 from ..catalog.schemas import MAX_PRICE_CENTS, ProductQuery
 from ..errors import Problem
 from .forms import cents_from_units
+from .money import format_money, shelf_price, tax_note
 from .session import page_frame, page_globals
 
 bp = Blueprint("storefront", __name__)
 # Every page's frame (the nav bar, the forms' CSRF token), whichever module renders it.
 bp.app_context_processor(page_frame)
 bp.app_context_processor(page_globals)
+for template_global in (format_money, shelf_price, tax_note):
+    bp.add_app_template_global(template_global)
 
 # Products shown on the home page, newest first.
 FEATURED_COUNT = 8
@@ -73,7 +77,9 @@ def products():
 
 @bp.get("/products/<int:product_id>")
 def product(product_id: int):
-    return render_template("catalog/product.html", product=product_page(product_id),
+    product = product_page(product_id)
+    return render_template("catalog/product.html", product=product,
+                           promotions=carts.promotions_for(product["id"], product["category"]["id"]),
                            recommendations=recommendations_for(product_id, RECOMMENDATION_COUNT))
 
 
