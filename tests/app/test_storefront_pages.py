@@ -384,3 +384,40 @@ def test_the_product_page_names_the_promotions_that_apply(client):
     db.session.commit()
     page = client.get(f"/products/{product.id}").get_data(as_text=True)
     assert "Ten off this kettle" in page and "Five off something else" not in page
+
+
+# --- a confirmation to keep ---------------------------------------------------------------------
+
+def confirmation_emails() -> list[dict]:
+    from shop.outbox import OutboxEvent
+
+    db.session.expire_all()
+    return [event.payload for event in db.session.scalars(db.select(OutboxEvent)
+                                                          .where(OutboxEvent.topic == "order.confirmation_email"))]
+
+
+def test_checkout_writes_the_confirmation_email_to_the_outbox(client):
+    user = make_user()
+    log_in(client, user)
+    add_to_cart(client, make_product(name="Copper Kettle", price_cents=1000).id)
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    order_id = db.session.scalars(db.select(Order.id)).one()
+    [email] = confirmation_emails()
+    assert email["to"] == user.email and email["order_id"] == order_id
+    assert f"Order #{order_id}" in email["subject"]
+    for words in ("Copper Kettle", "12 Analytical St", "Total", f"/orders/{order_id}"):
+        assert words in email["text"], words
+
+
+def test_a_guests_confirmation_email_carries_the_signed_link(client):
+    page = client.get(guest_checkout(client).headers["Location"]).get_data(as_text=True)
+    [email] = confirmation_emails()
+    assert guest_link(page) in email["text"]
+
+
+def test_the_stylesheet_prints_an_order_without_navigation_or_forms(client):
+    sheet = client.get("/static/shop.css")
+    css = sheet.get_data(as_text=True)
+    sheet.close()
+    printed = re.search(r"@media print \{(.*?)\n\}", css, re.S).group(1)
+    assert ".site-header" in printed and "form" in printed and "display: none" in printed

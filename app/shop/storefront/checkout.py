@@ -14,10 +14,11 @@ from ..cart.pricing import PricingPolicy
 from ..catalog.images import image_urls
 from ..errors import Problem
 from ..orders import service as orders
+from ..orders.confirmation import record_confirmation
 from ..orders.schemas import ShippingAddress
 from .forms import field_errors, form_blueprint, refill
 from .payment import card_errors, pay
-from .session import remember_guest_order, session_cart
+from .session import order_link, remember_guest_order, session_cart
 
 bp = form_blueprint("checkout_pages", __name__)
 
@@ -65,5 +66,8 @@ def checkout():
     session.pop("cart_id", None)
     if user.role == accounts.GUEST:
         remember_guest_order(order["id"], user.id)
+    record_confirmation(order["id"], user.email, f"Order #{order['id']} at shopstack",
+                        render_template("orders/confirmation_email.txt", order=order,
+                                        link=order_link(order["id"], user)))
     pay(order["id"], user)
     return redirect(url_for("order_pages.order", order_id=order["id"]))

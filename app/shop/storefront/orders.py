@@ -17,7 +17,7 @@ from ..payments.gateway import REQUIRES_CONFIRMATION, SUCCEEDED
 from ..tasks import confirm_sandbox_payments, send
 from . import payment
 from .forms import form_blueprint
-from .session import guest_order_token, login_first, open_guest_order, order_viewer
+from .session import login_first, open_guest_order, order_link, order_viewer
 
 bp = form_blueprint("order_pages", __name__)
 
@@ -47,8 +47,7 @@ def order(order_id: int):
     if user is None:
         return login_first()
     order = orders.get_order(order_id, user)
-    guest_link = url_for("order_pages.guest_order", token=guest_order_token(order_id, user.id), _external=True) \
-        if user.role == GUEST else None
+    guest_link = order_link(order_id, user) if user.role == GUEST else None
     return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order),
                            images=image_urls([line["product_id"] for line in order["lines"]]), guest_link=guest_link)
 

@@ -38,6 +38,13 @@ def guest_order_token(order_id: int, user_id: int) -> str:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=GUEST_ORDER_SALT).dumps([order_id, user_id])
 
 
+def order_link(order_id: int, viewer) -> str:
+    """The full address of the order's page: for a guest, the signed link that opens it."""
+    if viewer.role == accounts.GUEST:
+        return url_for("order_pages.guest_order", token=guest_order_token(order_id, viewer.id), _external=True)
+    return url_for("order_pages.order", order_id=order_id, _external=True)
+
+
 def open_guest_order(token: str) -> int | None:
     """The order a guest's signed link names, now seeable in this session; None for a bad link."""
     try:
