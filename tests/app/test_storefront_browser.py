@@ -48,8 +48,9 @@ def test_a_shopper_finds_buys_and_pays(page, live_server, tmp_path):
     page.screenshot(path=tmp_path / "cart.png", full_page=True)
 
     page.get_by_test_id("checkout-link").click()
+    page.get_by_test_id("guest-contact").get_by_role("link", name="log in").click()
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("checkout-form")).to_be_visible()
     for label, value in [("Street and number", "12 Analytical St"), ("City", "London"),
