@@ -61,13 +61,11 @@ def register_blueprints(app: Flask) -> None:
     from .payments.views import bp as payments_bp
     from .payments.views import sandbox_bp
     from .routing import register_converters
-    from .storefront.checkout_views import bp as shop_pages_bp
-    from .storefront.tracking import bp as tracking_bp
-    from .storefront.views import bp as storefront_bp
+    from .storefront import blueprints as storefront_blueprints
 
     register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
-                      storefront_bp, shop_pages_bp, logistics_bp, tracking_bp):
+                      logistics_bp, *storefront_blueprints()):
         app.register_blueprint(blueprint)
     if app.config["PAYMENT_GATEWAY"] == "sandbox":
         app.register_blueprint(sandbox_bp)

@@ -7,6 +7,7 @@ Every setting has an embedded default so the shop runs with no services at all: 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 INSTANCE_DIR = Path(os.environ.get("SHOP_INSTANCE_DIR", Path.cwd() / "instance"))
@@ -55,6 +56,9 @@ class Config:
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY") or ("" if SHOP_PRODUCTION else "sandbox")
     # Signs the sandbox's own settlement events; verifies webhooks only while the sandbox is the gateway.
     SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET") or DEVELOPMENT_SANDBOX_SECRET
+    # The sandbox's bank confirms a charge that needs confirmation (card 4000 0000 0000 3220)
+    # this many seconds after it is made.
+    SANDBOX_CONFIRMATION_SECONDS = _env_int("SANDBOX_CONFIRMATION_SECONDS", 5)
     # A payment attempt or refund still pending after this many seconds is resolved by the
     # reconciler, which asks the gateway what happened (younger ones may still be in a request).
     PAYMENT_RECONCILE_GRACE_SECONDS = _env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 120)
@@ -129,6 +133,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
+    # The locale prices are written for (Babel), e.g. en_GB -> €45.99, de_DE -> 45,99 €.
+    SHOP_LOCALE = os.environ.get("SHOP_LOCALE", "en_GB")
+    # Shelf prices (listings, product pages) shown with tax included (true) or before tax.
+    PRICES_INCLUDE_TAX = _env_bool("PRICES_INCLUDE_TAX", False)
+    # How long "Keep me logged in" keeps a storefront login (without it: until the browser closes).
+    PERMANENT_SESSION_LIFETIME = timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 30))
     SESSION_COOKIE_SAMESITE = "Lax"
     TESTING = False
 

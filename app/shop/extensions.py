@@ -94,6 +94,8 @@ def init_celery(app: Flask) -> Celery:
             "advance-sandbox-carrier": {"task": "shop.tasks.advance_sandbox_carrier", "schedule": 60.0},
             # Tracking of carriers that send no webhooks, shipments stuck booking, the shipment gauges.
             "follow-shipments": {"task": "shop.tasks.follow_shipments", "schedule": 300.0},
+            # The sandbox's bank confirms charges SANDBOX_CONFIRMATION_SECONDS after they are made.
+            "confirm-sandbox-payments": {"task": "shop.tasks.confirm_sandbox_payments", "schedule": 2.0},
         },
     )
     celery_app.set_default()

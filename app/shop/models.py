@@ -2,7 +2,7 @@
 
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
-from .catalog.models import Category, Product
+from .catalog.models import Category, Product, ProductImage
 from .logistics.models import Shipment, ShipmentEvent
 from .logistics.sandbox import SandboxParcel, SandboxTrackingEvent
 from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
@@ -12,6 +12,6 @@ from .payments.sandbox import SandboxEntry
 
 __all__ = [
     "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry",
+    "OrderTransition", "OutboxEvent", "Payment", "Product", "ProductImage", "Promotion", "Refund", "SandboxEntry",
     "SandboxParcel", "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "User", "WebhookEvent",
 ]

@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from .cart.models import Coupon, Promotion
 from .cart.pricing import PricedItem, PricingPolicy, price
+from .catalog.images import give_images
 from .catalog.models import Category, Product
 from .columns import utcnow
 from .extensions import db
@@ -85,6 +86,8 @@ def seed_demo(products_per_category: int = 60, orders: int = 1500,
     db.session.execute(insert(Product), rows)
     products = list(db.session.execute(select(Product.id, Product.category_id, Product.price_cents,
                                               Product.name)).all())
+    names = {category.id: name for name, category in categories.items()}
+    give_images([(product.id, names[product.category_id], product.name) for product in products])
     _seed_order_history(rng, customer, products, orders, currency, progress)
     _seed_promotions(categories)
     db.session.commit()

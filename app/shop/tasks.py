@@ -79,6 +79,20 @@ def reconcile_payments() -> int:
     return done.charges + done.abandoned + done.refunds
 
 
+@shared_task(name="shop.tasks.confirm_sandbox_payments")
+def confirm_sandbox_payments() -> int:
+    """The sandbox's bank confirms the charges waiting for it (nothing without the sandbox)."""
+    from flask import current_app
+
+    from .payments.sandbox import SandboxGateway
+    from .payments.service import confirm_due_sandbox_charges
+
+    gateway = current_app.extensions.get("payment_gateway")
+    if not isinstance(gateway, SandboxGateway):
+        return 0
+    return confirm_due_sandbox_charges(gateway, current_app.config["SANDBOX_CONFIRMATION_SECONDS"])
+
+
 @shared_task(name="shop.tasks.relay_outbox")
 def relay_outbox(batch: int = 100) -> int:
     """Publish committed outbox events to the broker; each is marked only after it is sent."""

@@ -12,9 +12,9 @@ from shop.catalog.models import Product
 from shop.extensions import db
 from shop.orders.models import IdempotencyRecord
 from shop.outbox import OutboxEvent
-from shop.payments.gateway import Card, CardRejected
+from shop.payments.gateway import Card, CardRejected, luhn_valid
 from shop.payments.models import Payment
-from shop.payments.sandbox import SandboxGateway, luhn_valid
+from shop.payments.sandbox import SandboxGateway
 
 from .factories import auth_headers, make_order, make_product, make_user
 

@@ -44,7 +44,7 @@ def test_listing_searches_filters_and_pages(client, shelf):
     search = client.get("/products?q=pans").get_data(as_text=True)
     assert cards(search) == [str(shelf["pan"].id)]
     assert "Results for “pans”" in search and 'value="pans"' in search
-    assert "45.99 EUR" in search
+    assert "€45.99" in search
 
     filtered = client.get("/products?category=kitchen&sort=price_desc&q=&min_price_cents=").get_data(as_text=True)
     assert cards(filtered) == [str(shelf[name].id) for name in ("pan", "board", "spatula")]

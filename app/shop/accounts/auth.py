@@ -56,17 +56,20 @@ def require_staff() -> User:
     return user
 
 
-def log_in(user: User, guest_cart_id: str | None = None) -> None:
+def log_in(user: User, guest_cart_id: str | None = None, remember: bool = False) -> None:
     """Start a fresh session for `user`. The cart filled as a guest (`guest_cart_id`, else the
-    session's) stays the shopper's: it becomes theirs, or is merged into the one they had."""
-    from ..cart.service import merge_guest_cart
+    session's) stays the shopper's: it becomes theirs, or is merged into the one they had; with
+    no guest cart, the one they had is the session's. `remember` keeps the session for
+    PERMANENT_SESSION_LIFETIME instead of until the browser closes."""
+    from ..cart.service import merge_guest_cart, open_cart_of
 
     guest_cart_id = guest_cart_id or session.get("cart_id")
     session.clear()
     session["uid"] = user.id
     session["auth_epoch"] = user.auth_epoch
+    session.permanent = remember
     request.shop_user = user
-    cart = merge_guest_cart(user, guest_cart_id)
+    cart = merge_guest_cart(user, guest_cart_id) or open_cart_of(user)
     if cart is not None:
         session["cart_id"] = cart.id
 

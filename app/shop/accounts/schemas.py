@@ -16,6 +16,12 @@ class Registration(Schema):
     name: str = Field(min_length=1, max_length=120)
 
 
+class GuestContact(Schema):
+    """Who a guest's order is for: the confirmation goes to this address."""
+
+    email: EmailStr
+
+
 class Credentials(Schema):
     email: EmailStr
     password: Password = Field(min_length=1, max_length=200)

@@ -1,6 +1,8 @@
-"""Customer and staff accounts: registration, password checks, API tokens."""
+"""Customer, staff and guest accounts: registration, password checks, API tokens."""
 
 from __future__ import annotations
+
+import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
@@ -12,24 +14,57 @@ from ..extensions import db
 from .models import User
 
 TOKEN_SALT = "shopstack-api-token"
+# The role of an account made for a guest's checkout: no login, its orders reached by signed links.
+GUEST = "guest"
 # A hash to compare against when the email is unknown, so timing does not reveal accounts.
 _UNKNOWN_USER_HASH = generate_password_hash("unknown-user")
 
 
 def register(email: str, password: str, name: str, role: str = "customer") -> User:
+    """A new account; registering with the address a guest checked out with makes the guest's
+    account a full one, their orders with it."""
     user = User(email=email.lower(), name=name, role=role, password_hash=generate_password_hash(password))
     db.session.add(user)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(f"An account for {email.lower()} already exists.", field="email") from None
+        claimed = db.session.execute(
+            update(User).where(func.lower(User.email) == email.lower(), User.role == GUEST)
+            .values(name=name, role=role, password_hash=user.password_hash).returning(User.id)).scalar()
+        db.session.commit()
+        if claimed is None:
+            raise Conflict(f"An account for {email.lower()} already exists.", field="email") from None
+        return db.session.get(User, claimed)
     return user
+
+
+def guest_for(email: str, name: str) -> User:
+    """The account a guest's orders are placed under: one per e-mail address, never logged in
+    to (its password is random and unknown). An address with a real account must log in."""
+    found = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if found is None:
+        db.session.add(User(email=email.lower(), name=name, role=GUEST,
+                            password_hash=generate_password_hash(secrets.token_urlsafe(32))))
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same guest checking out twice at once: the other made it
+            db.session.rollback()
+        found = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if found.role != GUEST:
+        raise Conflict(f"An account for {email.lower()} exists; log in to check out with it.", field="email")
+    return found
+
+
+def guest(user_id: int) -> User | None:
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.role == GUEST else None
 
 
 def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-    if not check_password_hash(user.password_hash if user else _UNKNOWN_USER_HASH, password) or user is None:
+    if (not check_password_hash(user.password_hash if user else _UNKNOWN_USER_HASH, password) or user is None
+            or user.role == GUEST):
         raise Problem(401, "Unauthorized", "The email or password is wrong.", type_="bad-credentials")
     return user
 

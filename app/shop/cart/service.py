@@ -86,7 +86,7 @@ def _product_for_cart(product_id: int) -> Product:
 
 def _check_stock(product: Product, quantity: int) -> None:
     if quantity > product.stock:
-        raise Conflict(f"Only {product.stock} of product {product.id} in stock.",
+        raise Conflict(f"Only {product.stock} of {product.name} in stock.",
                        product_id=product.id, available=product.stock)
 
 
@@ -159,6 +159,14 @@ def _claim(cart_id: str, *conditions) -> bool:
     ).rowcount == 1
 
 
+def open_cart_of(customer: User) -> Cart | None:
+    """The customer's open cart, kept on their account from any browser they shopped in."""
+    cart = db.session.scalar(select(Cart).where(Cart.customer_id == customer.id, Cart.status == "open")
+                             .order_by(Cart.updated_at.desc()).limit(1))
+    db.session.commit()
+    return cart
+
+
 def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
     """At login, a guest cart becomes the customer's, or is folded into their open cart.
 
@@ -204,6 +212,14 @@ def active_promotions(now: datetime) -> list[PromotionRule]:
     ))
     return [PromotionRule(p.id, p.name, p.kind, p.product_id, p.category_id, p.percent, p.amount_cents,
                           p.buy_quantity, p.free_quantity, p.threshold_cents) for p in rows]
+
+
+def promotions_for(product_id: int, category_id: int, now: datetime | None = None) -> list[str]:
+    """The names of the promotions running now that apply to this product."""
+    item = PricedItem(product_id, "", category_id, 0, 1)
+    names = [rule.name for rule in active_promotions(now or utcnow()) if rule.matches(item)]
+    db.session.commit()
+    return names
 
 
 def coupon_rule(code: str | None) -> CouponRule | None:

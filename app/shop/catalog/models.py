@@ -43,3 +43,15 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category] = relationship(lazy="joined")
+    image: Mapped[ProductImage | None] = relationship(lazy="joined", viewonly=True)
+
+
+class ProductImage(db.Model):
+    """A product's picture (see catalog/images.py), found by the fingerprint its URL carries."""
+
+    __tablename__ = "product_images"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    # Products drawn alike share a fingerprint (and the same bytes).
+    fingerprint: Mapped[str] = mapped_column(String(16), index=True)
+    svg: Mapped[str] = mapped_column(Text)

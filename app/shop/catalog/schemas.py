@@ -90,6 +90,7 @@ class ProductOut(BaseModel):
     currency: str
     stock: int
     in_stock: bool
+    image_url: str | None = Field(None, description="The product's picture (SVG; cacheable for a year)")
     created_at: datetime
     updated_at: datetime
 
@@ -148,6 +149,8 @@ def product_out(product) -> dict:
         "id": product.id, "sku": product.sku, "name": product.name, "description": product.description,
         "category": {"id": category.id, "slug": category.slug, "name": category.name},
         "price_cents": product.price_cents, "currency": product.currency, "stock": product.stock,
-        "in_stock": product.stock > 0, "created_at": product.created_at.isoformat(),
+        "in_stock": product.stock > 0,
+        "image_url": f"/images/products/{product.image.fingerprint}.svg" if product.image else None,
+        "created_at": product.created_at.isoformat(),
         "updated_at": product.updated_at.isoformat(),
     }

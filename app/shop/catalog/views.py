@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app
 
 from ..api import PageQuery, operation, page_of
 from ..columns import utcnow
-from . import cache, service
+from . import service
 from .forecast import forecast
-from .recommendations import recommend
+from .queries import category_listing, product_listing_json, product_page_json, recommendations_json
 from .schemas import (
     MAX_STOCK,
     CategoryList,
@@ -20,7 +18,6 @@ from .schemas import (
     ProductOut,
     ProductQuery,
     RecommendationList,
-    RecommendationOut,
     RecommendationQuery,
     StockAdjustment,
     StockLevel,
@@ -30,53 +27,8 @@ from .schemas import (
 bp = Blueprint("catalog", __name__, url_prefix="/api/v1")
 
 
-# The cached reads below answer the API (as the cached JSON text itself) and feed the
-# storefront's pages alike.
-
 def json_text(text: str) -> Response:
     return Response(text, mimetype="application/json")
-
-
-def product_page_json(product_id: int) -> str:
-    return cache.product_page(product_id, lambda: product_out(service.get_product(product_id)))
-
-
-def product_page(product_id: int) -> dict:
-    return json.loads(product_page_json(product_id))
-
-
-def category_listing() -> list[dict]:
-    return json.loads(cache.listing("categories", {}, lambda: [
-        {"id": category.id, "slug": category.slug, "name": category.name}
-        for category in service.list_categories()
-    ]))
-
-
-def product_listing_json(query: ProductQuery) -> str:
-    def load() -> dict:
-        products, total = service.list_products(service.ProductFilter(**query.model_dump()))
-        return page_of([product_out(product) for product in products], total, query)
-
-    return cache.listing("products", query.model_dump(), load)
-
-
-def product_listing(query: ProductQuery) -> dict:
-    return json.loads(product_listing_json(query))
-
-
-def recommendations_json(product_id: int, limit: int) -> str:
-    def load() -> dict:
-        baskets, items = recommend(service.get_product(product_id), limit)
-        return {"product_id": product_id, "orders_with_product": baskets, "items": [
-            RecommendationOut(product=product_out(item.product), source=item.source, score=item.score,
-                              support=item.support).model_dump(mode="json")
-            for item in items]}
-
-    return cache.listing("recommendations", {"product_id": product_id, "limit": limit}, load)
-
-
-def recommendations_for(product_id: int, limit: int) -> dict:
-    return json.loads(recommendations_json(product_id, limit))
 
 
 @bp.get("/categories")

@@ -214,10 +214,10 @@ def get_order(order_id: int, viewer: User) -> dict[str, Any]:
     return document
 
 
-def list_orders(viewer: User, page: int, per_page: int, status: str | None = None
+def list_orders(viewer: User, page: int, per_page: int, status: str | None = None, own: bool = False
                 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of orders, newest first: the customer's own, or everyone's for staff."""
-    query = _visible(select(Order), viewer)
+    """A page of orders, newest first: the customer's own, or everyone's for staff (unless `own`)."""
+    query = select(Order).where(Order.customer_id == viewer.id) if own else _visible(select(Order), viewer)
     if status is not None:
         query = query.where(Order.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))

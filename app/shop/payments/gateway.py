@@ -8,13 +8,14 @@ resolved by asking."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 from ..errors import Problem
 from .models import FAILED, REQUIRES_CONFIRMATION, SUCCEEDED
 
 __all__ = ["FAILED", "REQUIRES_CONFIRMATION", "SUCCEEDED", "Card", "CardRejected", "Charge", "GatewayError",
-           "GatewayUnavailable", "PaymentGateway"]
+           "GatewayUnavailable", "PaymentGateway", "check_card", "luhn_valid"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,23 @@ class CardRejected(Problem):
     def __init__(self, field_name: str, reason: str):
         super().__init__(422, "Invalid card", f"{field_name}: {reason}", type_="invalid-card",
                          field=field_name)
+        self.field_name = field_name
+        self.reason = reason
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(digit) for digit in reversed(number)]
+    doubled = [digit * 2 - 9 if digit * 2 > 9 else digit * 2 for digit in digits[1::2]]
+    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
+
+
+def check_card(card: Card, today: date) -> None:
+    """Refuse the card details every gateway refuses before charging: a number failing the Luhn
+    check, or a card past its expiry month. Checkout asks this before an order takes stock."""
+    if not luhn_valid(card.number):
+        raise CardRejected("card_number", "the card number is not valid")
+    if (card.exp_year, card.exp_month) < (today.year, today.month):
+        raise CardRejected("exp_year", f"the card expired at the end of {card.exp_month:02d}/{card.exp_year}")
 
 
 class GatewayError(Exception):

@@ -10,12 +10,12 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import String, select
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
 from ..extensions import db
-from .gateway import FAILED, REQUIRES_CONFIRMATION, SUCCEEDED, Card, CardRejected, Charge
+from .gateway import FAILED, REQUIRES_CONFIRMATION, SUCCEEDED, Card, Charge, check_card
 from .models import insert_once
 from .webhooks import sign
 
@@ -42,12 +42,6 @@ class SandboxEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-def luhn_valid(number: str) -> bool:
-    digits = [int(digit) for digit in reversed(number)]
-    doubled = [digit * 2 - 9 if digit * 2 > 9 else digit * 2 for digit in digits[1::2]]
-    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
-
-
 class SandboxGateway:
     name = "sandbox"
 
@@ -58,11 +52,7 @@ class SandboxGateway:
         made = self.lookup(idempotency_key)
         if made is not None:
             return made
-        if not luhn_valid(card.number):
-            raise CardRejected("card_number", "the card number is not valid")
-        now = self.clock()
-        if (card.exp_year, card.exp_month) < (now.year, now.month):
-            raise CardRejected("exp_year", f"the card expired at the end of {card.exp_month:02d}/{card.exp_year}")
+        check_card(card, self.clock())
         status, reason = SANDBOX_CARDS.get(card.number, (SUCCEEDED, None))
         kept = self._keep(idempotency_key, "charge", f"ch_{secrets.token_hex(12)}", status, reason, amount_cents,
                           currency)
@@ -75,6 +65,20 @@ class SandboxGateway:
     def refund(self, charge_reference: str, amount_cents: int, currency: str, idempotency_key: str) -> str:
         return self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents,
                           currency).reference
+
+    def awaiting_confirmation(self, made_before: datetime) -> list[str]:
+        """The charges still awaiting the bank's confirmation that were made before this time."""
+        with db.engine.connect() as connection:
+            return list(connection.scalars(select(SandboxEntry.reference).where(
+                SandboxEntry.kind == "charge", SandboxEntry.status == REQUIRES_CONFIRMATION,
+                SandboxEntry.created_at <= made_before).order_by(SandboxEntry.created_at)))
+
+    def confirm(self, reference: str) -> None:
+        """The bank confirmed the charge: the ledger says it succeeded."""
+        with db.engine.begin() as connection:
+            connection.execute(update(SandboxEntry).where(SandboxEntry.reference == reference,
+                                                          SandboxEntry.status == REQUIRES_CONFIRMATION)
+                               .values(status=SUCCEEDED))
 
     def entries(self, kind: str) -> list[SandboxEntry]:
         """Every charge or refund the sandbox made, oldest first (what a gateway's dashboard shows)."""

@@ -1,0 +1,12 @@
+"""The shop's pages, one module per shop module as the API is (catalog, cart, accounts,
+checkout, orders, and the public parcel tracking). They call the modules' services, never another module's views."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def blueprints() -> tuple[Blueprint, ...]:
+    from . import accounts, cart, catalog, checkout, orders, tracking
+
+    return catalog.bp, cart.bp, accounts.bp, checkout.bp, orders.bp, tracking.bp

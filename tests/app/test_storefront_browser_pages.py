@@ -1,0 +1,94 @@
+"""Every storefront page in Chromium at a desktop and a phone width: nothing scrolls sideways,
+and axe-core finds no accessibility violation of any impact.
+
+axe-core (MPL-2.0, tests/app/vendor/) is injected into each page; the browser context bypasses
+the shop's CSP for that one script only, the page's own scripts still come from /static.
+Chromium runs on the embedded default only: the pages are the same on both backends, and the
+browser's time is what these tests cost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from .factories import PASSWORD, make_category, make_order, make_product, make_user
+from .test_storefront_browser import CHROMIUM, CHROMIUM_ARGS
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        playwright.selectors.set_test_id_attribute("data-test")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def open_page(chromium, width: int, height: int):
+    context = chromium.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def log_in(page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(base + "/")
+
+
+def problems(page) -> list[str]:
+    """What is wrong with the page shown: sideways scrolling, and every axe-core violation."""
+    found = []
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > page.viewport_size["width"]:
+        found.append(f"scrolls sideways: {scroll_width} px")
+    page.add_script_tag(content=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    found += [f"{item['id']} ({item['impact']}): " + json.dumps([node["target"] for node in item["nodes"]][:3])
+              for item in result["violations"]]
+    return found
+
+
+@pytest.fixture
+def shop(app):
+    kitchen = make_category("Kitchen")
+    pan = make_product(kitchen, name="Cast Iron Frying Pan", price_cents=3499, stock=40)
+    make_product(kitchen, name="Bamboo Cutting Board", price_cents=1299, stock=9)
+    customer = make_user(name="Ada")
+    order = make_order(customer, (pan, 1))
+    return {"pan": pan.id, "email": customer.email, "order": order["id"]}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_screen_and_passes_axe(chromium, live_server, shop, width):
+    page = open_page(chromium, *WIDTHS[width])
+    pages = {}
+    for path in ("/", "/products", "/products?q=pan", f"/products/{shop['pan']}", "/login", "/register",
+                 "/products?min_price=abc", "/nowhere"):
+        page.goto(live_server + path)
+        pages[path] = problems(page)
+    log_in(page, live_server, shop["email"])
+    page.goto(f"{live_server}/products/{shop['pan']}")
+    page.get_by_test_id("add-to-cart-submit").click()
+    for path in ("/cart", "/checkout", "/orders", f"/orders/{shop['order']}"):
+        page.goto(live_server + path)
+        pages[path] = problems(page)
+    page.goto(live_server + "/checkout")
+    page.get_by_test_id("place-order").click()  # empty fields: the browser's own checks
+    page.get_by_label("Card number").evaluate("field => field.form.noValidate = true")
+    page.get_by_test_id("place-order").click()
+    pages["checkout with errors"] = problems(page)
+    assert {path: found for path, found in pages.items() if found} == {}
