@@ -10,6 +10,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -32,6 +33,14 @@ STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
+CONSUMER_EVENTS = Counter(
+    "shop_consumer_events_total", "Events a consumer was given, by outcome: processed, duplicate (already in its "
+    "inbox), retried (failed, delivered again later), dead_lettered (failed its last retry).",
+    ["consumer", "outcome"],
+)
+# Set from the dead_letters table at each scrape (see health.metrics).
+DEAD_LETTERS = Gauge("shop_dead_letters", "Dead-lettered events not replayed yet, by consumer.", ["consumer"],
+                     multiprocess_mode="mostrecent")
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
 
 # Request labels come only from these sets, so no request can add a series: a method outside

@@ -3,13 +3,15 @@
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
 from .catalog.models import Category, Product
+from .events.audit import OrderEventCount, OrderEventLog
+from .events.models import DeadLetter, InboxEntry
 from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
 from .payments.sandbox import SandboxEntry
 
 __all__ = [
-    "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "Promotion", "Refund", "SandboxEntry", "User",
-    "WebhookEvent",
+    "Cart", "CartLine", "Category", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry", "Order",
+    "OrderEventCount", "OrderEventLog", "OrderLine", "OrderTransition", "OutboxEvent", "Payment", "Product",
+    "Promotion", "Refund", "SandboxEntry", "User", "WebhookEvent",
 ]
