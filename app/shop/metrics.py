@@ -73,6 +73,24 @@ def register_metrics(app: Flask) -> None:
         return response
 
 
+def refresh_dead_letters() -> None:
+    """Set the dead letters gauge from the table; left as it was while the database is unreachable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .events import consumers
+    from .events.delivery import dead_letters_waiting
+    from .extensions import db
+
+    try:
+        waiting = dead_letters_waiting()
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return
+    for consumer in set(consumers()) | set(waiting):
+        DEAD_LETTERS.labels(consumer).set(waiting.get(consumer, 0))
+
+
 def metrics_response() -> Response:
     registry = _registry()
     body = generate_latest(registry) if registry else generate_latest()
