@@ -8,6 +8,7 @@ Run with `make test-events` (part of `make test`); `make test-app` leaves them o
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,14 +80,15 @@ class Worker:
         env |= {"DATABASE_URL": database_url, "BROKER_URL": broker_url, "SECRET_KEY": "worker-test-secret",
                 "PAYMENT_WEBHOOK_SECRETS": "whsec_worker_test", "SHOP_INSTANCE_DIR": str(log_dir),
                 "EVENT_RETRY_BASE_SECONDS": "0.02", "EVENT_RETRY_MAX_SECONDS": "0.2", **settings}
-        self.log = open(log_dir / f"worker-{len(list(log_dir.glob('worker-*')))}.log", "wb")  # noqa: SIM115
+        self.log_path = log_dir / f"worker-{len(list(log_dir.glob('worker-*')))}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen([sys.executable, "-m", "shop.events.worker", "audit"], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
 
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.log.close()
+    def paused_consumer(self, event_id: int) -> int | None:
+        """The consumer process sleeping in the audit consumer's fault hook on `event_id`."""
+        found = re.search(rf"audit paused on event {event_id} in process (\d+)", self.log_path.read_text())
+        return int(found.group(1)) if found else None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -116,7 +118,9 @@ def fresh(query):
 
 def counts() -> dict[int, int]:
     db.session.rollback()
-    return dict(db.session.execute(select(OrderEventCount.order_id, OrderEventCount.events)).all())
+    found = dict(db.session.execute(select(OrderEventCount.order_id, OrderEventCount.events)).all())
+    db.session.rollback()  # the connection goes back to the pool (a database restart may come next)
+    return found
 
 
 def record_events(order_ids) -> None:
@@ -187,18 +191,20 @@ def test_events_of_orders_paid_while_the_broker_is_down_are_consumed_once_it_is_
 
 def test_a_worker_killed_in_the_middle_of_a_consumer_has_its_event_redelivered_and_counted_once(
         app, app_config, broker_url, workers, tmp_path):
-    database_url = app_config["SQLALCHEMY_DATABASE_URI"]
-    for kill in range(KILLS):
-        worker = start_worker(workers, database_url, broker_url, tmp_path, **{PAUSE_AFTER_LOG_ENV: "60"})
-        record_events([kill + 1])
+    worker = start_worker(workers, app_config["SQLALCHEMY_DATABASE_URI"], broker_url, tmp_path,
+                          **{PAUSE_AFTER_LOG_ENV: "60"})
+    for order_id in range(1, KILLS + 1):
+        record_events([order_id])
         relay_all(broker_url)
-        # The event's log row (the intermediate commit) is in, and the worker now sleeps before its
-        # final commit: the kill lands in the middle of the consumer.
-        wait_until(lambda order_id=kill + 1: fresh(select(OrderEventLog.id).where(OrderEventLog.order_id == order_id)),
-                   f"the consumer's intermediate commit for order {kill + 1}", timeout=30)
-        worker.kill()
-        assert fresh(select(OrderEventCount.events).where(OrderEventCount.order_id == kill + 1)) is None
-    start_worker(workers, database_url, broker_url, tmp_path)
+        event_id = fresh(select(func.max(OutboxEvent.id)))
+        # The event's log row (the intermediate commit) is in, and the consumer process sleeps before
+        # its final commit: the kill lands in the middle of the consumer.
+        consumer = wait_until(lambda event_id=event_id: worker.paused_consumer(event_id),
+                              f"the consumer paused on event {event_id}", timeout=60)
+        assert fresh(select(OrderEventLog.id).where(OrderEventLog.event_id == event_id))
+        os.kill(consumer, signal.SIGKILL)
+        assert fresh(select(OrderEventCount.events).where(OrderEventCount.order_id == order_id)) is None
+    # The worker replaced each killed consumer process; the last one is given the last event again.
     wait_until(lambda: len(counts()) == KILLS, f"{KILLS} redelivered events consumed", timeout=60)
     print(f"killed {KILLS} times mid-consumer; effects per event:", counts())
     assert counts() == {order_id: 1 for order_id in range(1, KILLS + 1)}

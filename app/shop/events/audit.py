@@ -54,7 +54,7 @@ def record_in_order_log(event: Event) -> None:
         db.session.commit()
         pause = float(os.environ.get(PAUSE_AFTER_LOG_ENV) or 0)
         if pause:
-            print(f"audit paused on event {event.id}", file=sys.stderr, flush=True)
+            print(f"audit paused on event {event.id} in process {os.getpid()}", file=sys.stderr, flush=True)
             time.sleep(pause)
     if order_id is None:
         return

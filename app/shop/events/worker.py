@@ -1,4 +1,5 @@
-"""The consumer process: `python -m shop.events.worker [consumer ...]` (all consumers by default).
+"""The consumer processes: `python -m shop.events.worker [--processes N] [consumer ...]` (all
+consumers by default). The main process loads the app once and keeps N forked consumer processes.
 
 One message at a time per consumer queue is handed to `delivery.deliver` in an app context, with a
 time limit; it is acknowledged only after the handler's commit. A failure is re-published to the
@@ -8,20 +9,27 @@ consumer's retry queue with a backoff (and acknowledged); past the consumer's ma
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
 from kombu.mixins import ConsumerMixin
 
+from ..extensions import db
 from . import Consumer, consumers, event_from
 from .broker import ATTEMPT_HEADER, Publisher, connect, consumer_queue, declare
 from .delivery import RETRIED, backoff_seconds, dead_letter, deliver
 
 log = logging.getLogger(__name__)
+
+# A consumer process that ended sooner than this after its start is replaced only after this pause.
+RESTART_BACKOFF_SECONDS = 1.0
 
 
 class ConsumerTimeout(Exception):  # noqa: N818 - reads as what happened
@@ -100,27 +108,75 @@ class EventWorker(ConsumerMixin):
         CONSUMER_EVENTS.labels(consumer.name, RETRIED).inc()
 
 
-def main(argv: list[str] | None = None) -> None:
-    from .. import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app()
-    if not app.config["BROKER_URL"]:
-        sys.exit("BROKER_URL is not set: without a broker the relay runs the consumers in-process.")
-    names = (argv if argv is not None else sys.argv[1:])
+def consume(app: Flask, selected: list[Consumer]) -> None:
+    """Consume until stopped (a consumer process)."""
     with app.app_context():
-        registered = consumers()
-    unknown = sorted(set(names) - set(registered))
-    if unknown:
-        sys.exit(f"no such consumer: {', '.join(unknown)} (known: {', '.join(sorted(registered))})")
-    selected = [registered[name] for name in names] if names else list(registered.values())
+        db.engine.dispose(close=False)  # connections made before a fork belong to the parent
     worker = EventWorker(app, selected)
-    log.info("consuming events for %s", ", ".join(consumer.name for consumer in selected))
     try:
         worker.run()
     finally:
         worker.retry_connection.release()
         worker.connection.release()
+
+
+def supervise(app: Flask, selected: list[Consumer], processes: int) -> None:
+    """Keep `processes` consumer processes running, forked from this one (which has the app loaded,
+    so a replacement starts at once): a consumer process that dies (killed, out of memory) is
+    replaced, and its unacknowledged messages are redelivered to the others. SIGTERM stops them all."""
+    children: dict[int, float] = {}
+    stopping = False
+
+    def stop(_signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        while not stopping and len(children) < processes:
+            pid = os.fork()
+            if pid == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                try:
+                    consume(app, selected)
+                finally:
+                    os._exit(1)
+            children[pid] = time.monotonic()
+            log.info("consumer process %s started", pid)
+        if not children:
+            return
+        pid, status = os.wait()
+        started = children.pop(pid, None)
+        if not stopping and started is not None:
+            log.warning("consumer process %s ended (status %s); starting another", pid, status)
+            if time.monotonic() - started < RESTART_BACKOFF_SECONDS:
+                time.sleep(RESTART_BACKOFF_SECONDS)  # one that dies at once must not spin
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .. import create_app
+
+    parser = argparse.ArgumentParser(prog="python -m shop.events.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("consumers", nargs="*", help="the consumers to run (default: all)")
+    parser.add_argument("--processes", type=int, default=1, help="consumer processes to keep running")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
+    app = create_app()
+    if not app.config["BROKER_URL"]:
+        sys.exit("BROKER_URL is not set: without a broker the relay runs the consumers in-process.")
+    with app.app_context():
+        registered = consumers()
+    unknown = sorted(set(options.consumers) - set(registered))
+    if unknown:
+        sys.exit(f"no such consumer: {', '.join(unknown)} (known: {', '.join(sorted(registered))})")
+    selected = [registered[name] for name in options.consumers] if options.consumers else list(registered.values())
+    log.info("consuming events for %s in %s processes", ", ".join(consumer.name for consumer in selected),
+             options.processes)
+    supervise(app, selected, max(1, options.processes))
 
 
 if __name__ == "__main__":
