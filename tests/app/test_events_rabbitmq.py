@@ -23,7 +23,8 @@ from kombu import Connection
 from sqlalchemy import func, select
 
 from shop import create_app, events
-from shop.events.audit import PAUSE_AFTER_LOG_ENV, POISON_ENV, OrderEventCount, OrderEventLog
+from shop.events import faults
+from shop.events.audit import POISON_ENV, OrderEventCount, OrderEventLog
 from shop.events.broker import consumer_queue, dead_queue, retry_queue
 from shop.events.models import DeadLetter, InboxEntry
 from shop.events.relay import relay_events
@@ -87,7 +88,7 @@ class Worker:
 
     def paused_consumer(self, event_id: int) -> int | None:
         """The consumer process sleeping in the audit consumer's fault hook on `event_id`."""
-        found = re.search(rf"audit paused on event {event_id} in process (\d+)", self.log_path.read_text())
+        found = re.search(rf"paused \w+ on event {event_id} in process (\d+)", self.log_path.read_text())
         return int(found.group(1)) if found else None
 
     def stop(self) -> None:
@@ -123,9 +124,9 @@ def counts() -> dict[int, int]:
     return found
 
 
-def record_events(order_ids) -> None:
+def record_events(order_ids, **payload) -> None:
     for order_id in order_ids:
-        record_event("order.paid", order_id=order_id)
+        record_event("order.paid", order_id=order_id, **payload)
     db.session.commit()
 
 
@@ -192,24 +193,28 @@ def test_events_of_orders_paid_while_the_broker_is_down_are_consumed_once_it_is_
 def test_a_worker_killed_in_the_middle_of_a_consumer_has_its_event_redelivered_and_counted_once(
         app, app_config, broker_url, workers, tmp_path):
     worker = start_worker(workers, app_config["SQLALCHEMY_DATABASE_URI"], broker_url, tmp_path,
-                          **{PAUSE_AFTER_LOG_ENV: "60"})
+                          **{faults.PAUSE_ENV: "60"})
     for order_id in range(1, KILLS + 1):
-        record_events([order_id])
+        # Half the kills land between the consumer's intermediate and final commits, half between its
+        # final commit and the acknowledgement (so the redelivered event is in the inbox already).
+        point = faults.AFTER_LOG if order_id % 2 else faults.BEFORE_ACK
+        record_events([order_id], fault_pause=point)
         relay_all(broker_url)
         event_id = fresh(select(func.max(OutboxEvent.id)))
-        # The event's log row (the intermediate commit) is in, and the consumer process sleeps before
-        # its final commit: the kill lands in the middle of the consumer.
         consumer = wait_until(lambda event_id=event_id: worker.paused_consumer(event_id),
-                              f"the consumer paused on event {event_id}", timeout=60)
-        assert fresh(select(OrderEventLog.id).where(OrderEventLog.event_id == event_id))
+                              f"the consumer paused {point} on event {event_id}", timeout=60)
         os.kill(consumer, signal.SIGKILL)
-        assert fresh(select(OrderEventCount.events).where(OrderEventCount.order_id == order_id)) is None
-    # The worker replaced each killed consumer process; the last one is given the last event again.
-    wait_until(lambda: len(counts()) == KILLS, f"{KILLS} redelivered events consumed", timeout=60)
+        counted = fresh(select(OrderEventCount.events).where(OrderEventCount.order_id == order_id))
+        assert counted == (None if point == faults.AFTER_LOG else 1)
+    # The worker replaced each killed consumer process, and the new one is given the last event again
+    # (redelivered at the head of the queue) before this one.
+    record_events([KILLS + 1])
+    relay_all(broker_url)
+    wait_until(lambda: KILLS + 1 in counts(), "the redelivered and the last events consumed", timeout=60)
     print(f"killed {KILLS} times mid-consumer; effects per event:", counts())
-    assert counts() == {order_id: 1 for order_id in range(1, KILLS + 1)}
-    assert fresh(select(func.count()).select_from(OrderEventLog)) == KILLS
-    assert fresh(select(func.count()).select_from(InboxEntry)) == KILLS
+    assert counts() == {order_id: 1 for order_id in range(1, KILLS + 2)}
+    assert fresh(select(func.count()).select_from(OrderEventLog)) == KILLS + 1
+    assert fresh(select(func.count()).select_from(InboxEntry)) == KILLS + 1
 
 
 def dead_letter_queue_depth(broker_url: str) -> int:

@@ -6,8 +6,6 @@ commits with the inbox row, so a redelivery that double-counted would show."""
 from __future__ import annotations
 
 import os
-import sys
-import time
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Integer, String, select
@@ -15,11 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
 from ..extensions import db
-from . import Event, Retry, consumer
+from . import Event, Retry, consumer, faults
 
-# Fault hook for the tests: the handler sleeps this many seconds after its intermediate commit, on
-# the first delivery of an event only, so a test can kill the worker mid-consumer.
-PAUSE_AFTER_LOG_ENV = "SHOP_EVENTS_FAULT_PAUSE_AFTER_LOG"
 # Fault hook for the tests: events whose payload has this key fail (a poison message) while set.
 POISON_ENV = "SHOP_EVENTS_FAULT_POISON"
 
@@ -52,10 +47,7 @@ def record_in_order_log(event: Event) -> None:
         db.session.add(OrderEventLog(event_id=event.id, order_id=order_id, topic=event.topic,
                                      occurred_at=event.occurred_at))
         db.session.commit()
-        pause = float(os.environ.get(PAUSE_AFTER_LOG_ENV) or 0)
-        if pause:
-            print(f"audit paused on event {event.id} in process {os.getpid()}", file=sys.stderr, flush=True)
-            time.sleep(pause)
+        faults.pause_at(faults.AFTER_LOG, event)
     if order_id is None:
         return
     count = db.session.get(OrderEventCount, order_id, with_for_update=True)

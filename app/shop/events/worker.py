@@ -22,9 +22,9 @@ from flask import Flask
 from kombu.mixins import ConsumerMixin
 
 from ..extensions import db
-from . import Consumer, consumers, event_from
+from . import Consumer, consumers, event_from, faults
 from .broker import ATTEMPT_HEADER, Publisher, connect, consumer_queue, declare
-from .delivery import RETRIED, backoff_seconds, dead_letter, deliver
+from .delivery import PROCESSED, RETRIED, backoff_seconds, dead_letter, deliver
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class EventWorker(ConsumerMixin):
         with self.app.app_context():
             try:
                 with time_limit(self.settings["EVENT_CONSUMER_TIME_LIMIT_SECONDS"]):
-                    deliver(consumer, event)
+                    outcome = deliver(consumer, event)
             except Exception as failure:  # noqa: BLE001 - every failure is retried, then parked
                 log.info("consumer %s failed on event %s (attempt %s): %s", consumer.name, event.id, attempt + 1,
                          failure)
@@ -88,6 +88,9 @@ class EventWorker(ConsumerMixin):
                     message.reject(requeue=False)
                     return
                 self._retry_later(consumer, event, min(attempt + 1, consumer.max_retries))
+            else:
+                if outcome == PROCESSED:
+                    faults.pause_at(faults.BEFORE_ACK, event)
         message.ack()
 
     def _park(self, consumer: Consumer, event, failure: Exception, attempts: int) -> bool:
