@@ -15,6 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import kombu.exceptions
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 from shop import create_app, events
 from shop.events import faults
 from shop.events.audit import POISON_ENV, OrderEventCount, OrderEventLog
-from shop.events.broker import consumer_queue, dead_queue, retry_queue
+from shop.events.broker import consumer_queue, dead_queue, publisher, retry_queue
 from shop.events.models import DeadLetter, InboxEntry
 from shop.events.relay import relay_events
 from shop.extensions import db
@@ -272,8 +273,8 @@ def test_the_worker_reconnects_after_postgresql_restarts_and_loses_nothing(own_p
 
     shop = create_app({**_base_config(), "SQLALCHEMY_DATABASE_URI": own_postgres.url, "BROKER_URL": broker_url})
     with shop.app_context():
-        start_worker(workers, own_postgres.url, broker_url, tmp_path, EVENT_RETRY_BASE_SECONDS="0.2",
-                     EVENT_RETRY_MAX_SECONDS="1")
+        worker = start_worker(workers, own_postgres.url, broker_url, tmp_path, EVENT_RETRY_BASE_SECONDS="0.2",
+                              EVENT_RETRY_MAX_SECONDS="1")
         record_events(range(1, 6))
         relay_all(broker_url)
         wait_until(lambda: len(counts()) == 5, "the first events consumed")
@@ -281,7 +282,19 @@ def test_the_worker_reconnects_after_postgresql_restarts_and_loses_nothing(own_p
         record_events(range(6, 11))
         relay_all(broker_url)
         wait_until(lambda: len(counts()) == 10, "the events after the restart consumed", timeout=60)
-        print("counts after the PostgreSQL restart:", counts())
-        assert counts() == {order_id: 1 for order_id in range(1, 11)}
+        db.session.remove()
+        db.engine.dispose()
+        # Events in the queue while the database is down fail, are retried, and are consumed once it is back.
+        own_postgres.stop()
+        try:
+            with publisher(broker_url, [events.consumers()["audit"]]) as out:
+                for order_id in range(11, 14):
+                    out.publish(events.Event(1000 + order_id, "order.paid", {"order_id": order_id}, datetime.now(UTC)))
+            wait_until(lambda: "failed on event 1013" in worker.log_path.read_text(), "a failure while it is down")
+        finally:
+            own_postgres.start()
+        wait_until(lambda: len(counts()) == 13, "the events sent while the database was down consumed", timeout=60)
+        print("counts after the PostgreSQL restart and outage:", counts())
+        assert counts() == {order_id: 1 for order_id in range(1, 14)}
         db.session.remove()
         db.engine.dispose()
