@@ -15,6 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,20 +143,17 @@ def test_three_relays_at_once_publish_each_event_once_as_an_effect(app, app_conf
                                                                     tmp_path):
     record_events(range(1, 61))
     start_worker(workers, app_config["SQLALCHEMY_DATABASE_URI"], broker_url, tmp_path)
-    published: list[int] = []
     start = threading.Barrier(3)
 
-    def relay() -> None:
+    def relay(_number: int) -> int:
         with app.app_context():
             start.wait(timeout=30)
-            published.append(relay_all(broker_url))
+            published = relay_all(broker_url)
             db.session.remove()
+            return published
 
-    relays = [threading.Thread(target=relay) for _ in range(3)]
-    for thread in relays:
-        thread.start()
-    for thread in relays:
-        thread.join(timeout=60)
+    with ThreadPoolExecutor(max_workers=3) as relays:
+        published = list(relays.map(relay, range(3), timeout=120))
     wait_until(lambda: fresh(select(func.count()).select_from(InboxEntry)) == 60, "60 events consumed")
     print("relays published", published, "consumed counts", sorted(set(counts().values())))
     assert sum(published) == 60
