@@ -4,6 +4,7 @@ dead-lettered into the table. The same delivery runs behind RabbitMQ (tests/app/
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from shop.events.delivery import (
     deliver_in_process,
 )
 from shop.events.models import DeadLetter, InboxEntry
+from shop.events.worker import ConsumerTimeout, time_limit
 from shop.extensions import db
 from shop.metrics import CONSUMER_EVENTS
 from shop.outbox import record_event
@@ -166,3 +168,19 @@ def test_backoff_doubles_with_jitter_up_to_its_cap(attempt, low, high):
     delays = {backoff_seconds(attempt, base=2, cap=10) for _ in range(50)}
     assert all(low <= delay <= high for delay in delays)
     assert len(delays) > 1
+
+
+def test_a_handler_past_its_time_limit_is_stopped():
+    deadline = time.monotonic() + 10
+    with pytest.raises(ConsumerTimeout), time_limit(0.05):
+        while time.monotonic() < deadline:
+            pass
+    assert time.monotonic() < deadline
+
+
+def test_background_tasks_are_acknowledged_late_and_time_limited(app):
+    conf = app.extensions["celery"].conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert (conf.task_soft_time_limit, conf.task_time_limit) == (app.config["TASK_SOFT_TIME_LIMIT_SECONDS"],
+                                                                  app.config["TASK_TIME_LIMIT_SECONDS"])
+    assert conf.task_soft_time_limit < conf.task_time_limit
