@@ -13,7 +13,9 @@ it, each through a queue of its own. So, plainly in AMQP:
   message may wait behind a longer one: never less than its backoff, at most EVENT_RETRY_MAX_SECONDS.)
 - Past the consumer's last retry the worker writes the `dead_letters` row and rejects the message;
   the queue's dead-letter exchange `shop.events.dead` parks it in `shop.events.<consumer>.dead`.
-  Staff replay from the table: the event is re-published to that consumer's queue only.
+  Staff replay from the table: the event is re-published to that consumer's queue only. The parked
+  message stays in the dead-letter queue as the broker's own record (operators purge it); the table
+  is what staff act on.
 
 Messages are acknowledged only after the handler's commit, so a killed worker's message is
 redelivered and the inbox makes the second delivery a no-op. Queue depth is RabbitMQ's to report
