@@ -25,12 +25,17 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-infra test-aws test-monitoring test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-events test-infra test-aws test-monitoring test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
 	$(UV) run --no-sync bash pipelines/services-up.sh
-	$(UV) run --no-sync pytest tests/app
+	$(UV) run --no-sync pytest tests/app -m "not rabbitmq"
+
+.PHONY: test-events
+test-events: install ## The event backbone's fault tests: RabbitMQ nodes and PostgreSQL clusters of their own, killed workers
+	$(UV) run --no-sync bash pipelines/services-up.sh
+	$(UV) run --no-sync pytest tests/app -m rabbitmq
 
 .PHONY: test-infra
 test-infra: install ## The Pulumi program, its policy pack and the stack snapshots
@@ -68,6 +73,10 @@ lint: install ## Static checks
 .PHONY: bench
 bench: install ## Load the shop under gunicorn and print requests/s and latencies
 	$(UV) run --no-sync python pipelines/bench.py
+
+.PHONY: bench-events
+bench-events: install ## Publish events through RabbitMQ to a consumer and print events/s end to end
+	$(UV) run --no-sync python pipelines/bench_events.py
 
 .PHONY: clean
 clean: ## Remove the virtualenvs and local state

@@ -54,6 +54,8 @@ def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
+    from .console.dead_letters import bp as console_dead_letters_bp
+    from .events.views import bp as dead_letters_bp
     from .health import bp as health_bp
     from .logistics.views import bp as logistics_bp
     from .openapi import bp as openapi_bp
@@ -65,7 +67,7 @@ def register_blueprints(app: Flask) -> None:
 
     register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
-                      logistics_bp, *storefront_blueprints()):
+                      logistics_bp, dead_letters_bp, console_dead_letters_bp, *storefront_blueprints()):
         app.register_blueprint(blueprint)
     if app.config["PAYMENT_GATEWAY"] == "sandbox":
         app.register_blueprint(sandbox_bp)

@@ -130,6 +130,19 @@ class Config:
     # The session cookie is sent over HTTPS only; on by default in production.
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", SHOP_PRODUCTION)
 
+    # The event backbone (shop.events). A consumer's failed event is retried after
+    # EVENT_RETRY_BASE_SECONDS * 2^(retry-1), capped at EVENT_RETRY_MAX_SECONDS, half of it random.
+    EVENT_RETRY_BASE_SECONDS = float(os.environ.get("EVENT_RETRY_BASE_SECONDS", "2"))
+    EVENT_RETRY_MAX_SECONDS = float(os.environ.get("EVENT_RETRY_MAX_SECONDS", "300"))
+    # A consumer's handler running longer than this fails (and is retried) and frees the worker.
+    EVENT_CONSUMER_TIME_LIMIT_SECONDS = float(os.environ.get("EVENT_CONSUMER_TIME_LIMIT_SECONDS", "60"))
+    # Events a worker holds unacknowledged per consumer queue (more is faster; a crash redelivers them).
+    EVENT_CONSUMER_PREFETCH = _env_int("EVENT_CONSUMER_PREFETCH", 20)
+    # A background task is sent an exception after the soft limit (it may clean up) and its worker
+    # process is killed after the hard limit; with late acks the task is then redelivered.
+    TASK_SOFT_TIME_LIMIT_SECONDS = _env_int("TASK_SOFT_TIME_LIMIT_SECONDS", 240)
+    TASK_TIME_LIMIT_SECONDS = _env_int("TASK_TIME_LIMIT_SECONDS", 300)
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -79,6 +79,8 @@ def init_celery(app: Flask) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        task_soft_time_limit=app.config["TASK_SOFT_TIME_LIMIT_SECONDS"],
+        task_time_limit=app.config["TASK_TIME_LIMIT_SECONDS"],
         broker_connection_retry_on_startup=True,
         # A web request that cannot reach the broker gives up within a second: what it wanted to
         # send is in the outbox, and the periodic relay sends it once the broker is back.

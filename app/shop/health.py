@@ -22,7 +22,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from .extensions import cache, db
-from .metrics import metrics_response
+from .metrics import metrics_response, refresh_dead_letters
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -107,4 +107,5 @@ def readyz_dependencies():
 
 @bp.get("/metrics")
 def metrics():
+    refresh_dead_letters()
     return metrics_response(current_app._get_current_object())

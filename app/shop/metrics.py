@@ -41,6 +41,14 @@ SHIPMENTS_BY_STATUS = Gauge("shop_shipments_by_status", "Shipments in each statu
                             multiprocess_mode="mostrecent")
 SHIPMENTS_LATE = Gauge("shop_shipments_late", "Shipments past their ETA whose journey has not ended.",
                        multiprocess_mode="mostrecent")
+CONSUMER_EVENTS = Counter(
+    "shop_consumer_events_total", "Events a consumer was given, by outcome: processed, duplicate (already in its "
+    "inbox), retried (failed, delivered again later), dead_lettered (failed its last retry).",
+    ["consumer", "outcome"],
+)
+# Set from the dead_letters table at each scrape (see health.metrics).
+DEAD_LETTERS = Gauge("shop_dead_letters", "Dead-lettered events not replayed yet, by consumer.", ["consumer"],
+                     multiprocess_mode="mostrecent")
 WEBHOOKS = Counter("shop_payment_webhooks_total", "Payment webhooks received, by outcome.", ["outcome"])
 REVENUE = Counter("shop_order_revenue_cents", "Totals of the orders paid, in minor units of their currency.",
                   ["currency"])
@@ -86,6 +94,24 @@ def register_metrics(app: Flask) -> None:
             HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
         return response
+
+
+def refresh_dead_letters() -> None:
+    """Set the dead letters gauge from the table; left as it was while the database is unreachable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .events import consumers
+    from .events.delivery import dead_letters_waiting
+    from .extensions import db
+
+    try:
+        waiting = dead_letters_waiting()
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return
+    for consumer in set(consumers()) | set(waiting):
+        DEAD_LETTERS.labels(consumer).set(waiting.get(consumer, 0))
 
 
 class ShopStateCollector:

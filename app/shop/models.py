@@ -3,6 +3,8 @@
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
 from .catalog.models import Category, Product, ProductImage
+from .events.audit import OrderEventCount, OrderEventLog
+from .events.models import DeadLetter, InboxEntry
 from .logistics.models import Shipment, ShipmentEvent
 from .logistics.sandbox import SandboxParcel, SandboxTrackingEvent
 from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
@@ -11,7 +13,8 @@ from .payments.models import Payment, Refund, WebhookEvent
 from .payments.sandbox import SandboxEntry
 
 __all__ = [
-    "Cart", "CartLine", "Category", "Coupon", "IdempotencyRecord", "Order", "OrderLine",
-    "OrderTransition", "OutboxEvent", "Payment", "Product", "ProductImage", "Promotion", "Refund", "SandboxEntry",
-    "SandboxParcel", "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "User", "WebhookEvent",
+    "Cart", "CartLine", "Category", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry", "Order",
+    "OrderEventCount", "OrderEventLog", "OrderLine", "OrderTransition", "OutboxEvent", "Payment", "Product",
+    "ProductImage", "Promotion", "Refund", "SandboxEntry", "SandboxParcel", "SandboxTrackingEvent", "Shipment",
+    "ShipmentEvent", "User", "WebhookEvent",
 ]

@@ -8,9 +8,7 @@ import logging
 from celery import shared_task
 from flask import Flask
 
-from .columns import utcnow
 from .extensions import db
-from .outbox import unpublished_events
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +93,12 @@ def confirm_sandbox_payments() -> int:
 
 @shared_task(name="shop.tasks.relay_outbox")
 def relay_outbox(batch: int = 100) -> int:
-    """Publish committed outbox events to the broker; each is marked only after it is sent."""
-    published = 0
-    for event in unpublished_events(batch):
-        send(handle_event, event.topic, event.payload, retry=True)
-        event.published_at = utcnow()
-        published += 1
-    db.session.commit()
-    return published
+    """Publish committed outbox events to the event backbone (in-process without a broker)."""
+    from flask import current_app
 
+    from .events.relay import relay_events
 
-@shared_task(name="shop.tasks.handle_event", bind=True, max_retries=10, default_retry_delay=5)
-def handle_event(self, topic: str, payload: dict) -> None:
-    log.info("event %s %s", topic, payload)
+    return relay_events(current_app.config["BROKER_URL"], batch)
 
 
 @shared_task(name="shop.tasks.advance_sandbox_carrier")
@@ -118,6 +109,7 @@ def advance_sandbox_carrier(to: str | None = None) -> int:
 
     from flask import current_app
 
+    from .columns import utcnow
     from .extensions import carrier
     from .logistics.sandbox import SandboxCarrier, push_due_events
 

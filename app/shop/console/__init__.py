@@ -1,0 +1,1 @@
+"""The staff console: server-rendered pages for staff only (anyone else is told they do not exist)."""

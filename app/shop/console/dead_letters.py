@@ -1,0 +1,42 @@
+"""The staff console's dead letters page: what ran out of retries, and a replay button for each."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from ..accounts.auth import current_user
+from ..api import parse
+from ..errors import NotFound, Problem
+from ..events import dead_letters
+from ..events.schemas import DeadLetterQuery
+from ..storefront.forms import check_csrf
+
+bp = Blueprint("console_dead_letters", __name__, url_prefix="/console")
+
+
+@bp.before_request
+def staff_only() -> None:
+    user = current_user()
+    if user is None or not user.is_staff:
+        raise NotFound("Page")
+    check_csrf()
+
+
+@bp.get("/dead-letters")
+def dead_letter_list():
+    query = parse(DeadLetterQuery, request.args.to_dict(), "query")
+    letters, total = dead_letters.list_dead_letters(query.page, query.per_page, query.consumer, query.status)
+    return render_template("console/dead_letters.html", letters=letters, total=total, query=query)
+
+
+@bp.post("/dead-letters/<int:letter_id>/replay")
+def replay(letter_id: int):
+    try:
+        letter = dead_letters.replay_dead_letter(letter_id, current_app.config["BROKER_URL"])
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        flash(problem.detail, "error")
+    else:
+        flash(f"Event {letter['event_id']} was sent to {letter['consumer']} again.", "success")
+    return redirect(url_for(".dead_letter_list"))
