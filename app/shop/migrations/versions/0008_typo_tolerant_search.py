@@ -1,0 +1,64 @@
+"""Typo-tolerant search: trigram similarity on accent-folded names (pg_trgm + unaccent) on
+PostgreSQL, an FTS5 trigram table on SQLite.
+
+Revision ID: 0008
+Revises: 0004
+"""
+
+from alembic import op
+
+revision = "0008"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        # Both extensions are supported on RDS PostgreSQL, where the master user (rds_superuser) can
+        # create them; here the migrating user is a superuser.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        # unaccent() is only STABLE (its dictionary could change), so an index cannot use it directly;
+        # naming the dictionary makes the result depend on the text alone.
+        op.execute("""
+            CREATE FUNCTION shop_fold(text) RETURNS text
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+            AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$
+        """)
+        op.execute("CREATE INDEX ix_products_name_trigrams ON products USING gin (shop_fold(name) gin_trgm_ops)")
+        return
+    # Every three-character run of each name, so a fragment or near-miss still finds it (SQLite >= 3.34).
+    op.execute("""
+        CREATE VIRTUAL TABLE product_trigrams USING fts5(
+            name, content='products', content_rowid='id', tokenize='trigram'
+        )
+    """)
+    op.execute("""
+        CREATE TRIGGER product_trigrams_insert AFTER INSERT ON products BEGIN
+            INSERT INTO product_trigrams(rowid, name) VALUES (new.id, new.name);
+        END
+    """)
+    op.execute("""
+        CREATE TRIGGER product_trigrams_delete AFTER DELETE ON products BEGIN
+            INSERT INTO product_trigrams(product_trigrams, rowid, name) VALUES ('delete', old.id, old.name);
+        END
+    """)
+    op.execute("""
+        CREATE TRIGGER product_trigrams_update AFTER UPDATE OF name ON products BEGIN
+            INSERT INTO product_trigrams(product_trigrams, rowid, name) VALUES ('delete', old.id, old.name);
+            INSERT INTO product_trigrams(rowid, name) VALUES (new.id, new.name);
+        END
+    """)
+    op.execute("INSERT INTO product_trigrams(product_trigrams) VALUES ('rebuild')")
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_products_name_trigrams")
+        op.execute("DROP FUNCTION IF EXISTS shop_fold(text)")
+        # The extensions stay: other database objects may use them, and they cost nothing idle.
+        return
+    for trigger in ("insert", "delete", "update"):
+        op.execute(f"DROP TRIGGER IF EXISTS product_trigrams_{trigger}")
+    op.execute("DROP TABLE IF EXISTS product_trigrams")
