@@ -78,7 +78,8 @@ def gunicorn(app_spec: str, port: int, cwd: Path, env: dict[str, str]):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        # Workers import the whole shop; on a busy 2-core machine that alone can take half a minute.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 urlopen(f"http://127.0.0.1:{port}/healthz" if "shop" in app_spec else

@@ -205,3 +205,14 @@ def test_the_search_page_says_which_words_it_searched_instead(client, shelf):
     assert 'data-test="did-you-mean"' in html
     assert '<a href="/products?q=camping+stove">camping stove</a>' in html
     assert 'data-test="did-you-mean"' not in client.get("/products", query_string={"q": "stove"}).get_data(as_text=True)
+
+
+def test_search_words_are_every_word_of_every_name_as_products_come_and_change(app, shelf):
+    from shop.catalog import service
+
+    make_product(name="Velvet Ottoman 42")
+    shelf["pot"].name = "Soup Cauldron"
+    db.session.commit()
+    words = service.search_words()
+    assert {"velvet", "ottoman", "soup", "cauldron", "copper", "frying", "pan"} <= set(words)
+    assert not {"42", "a"} & set(words)

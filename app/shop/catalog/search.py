@@ -51,6 +51,7 @@ _fts = table("product_search", column("rowid"))
 _fts_table = literal_column("product_search")
 _trigrams = table("product_trigrams", column("rowid"))
 _trigrams_table = literal_column("product_trigrams")
+search_words = table("search_words", column("word"))
 
 Matching = Callable[[Select, list[str], str], tuple[Select, ColumnElement[float]]]
 

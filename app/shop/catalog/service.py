@@ -124,8 +124,11 @@ def _search(statement: Select, words: list[str], matching: search.Matching, want
 
 
 def search_words() -> list[str]:
-    """Every word of every product name, for spelling a search as the names do."""
-    return search.name_words(db.session.scalars(select(Product.name).execution_options(yield_per=10_000)))
+    """Every word of every product name, for spelling a search as the names do: on PostgreSQL
+    kept in `search_words` by a trigger, on SQLite (a small catalog) cut from the names."""
+    if db.engine.dialect.name == "postgresql":
+        return list(db.session.scalars(select(search.search_words.c.word)))
+    return search.name_words(db.session.scalars(select(Product.name)))
 
 
 def _apply(product: Product, changes: dict[str, Any]) -> None:

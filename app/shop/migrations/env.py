@@ -48,7 +48,7 @@ def get_metadata():
 # Full-text search lives outside the models (a generated tsvector column and GIN indexes on
 # PostgreSQL, FTS5 tables on SQLite); autogenerate must not propose to drop it.
 SEARCH_OBJECTS = {"search_vector", "ix_products_search_vector", "ix_products_name_trigrams"}
-SEARCH_TABLES = ("product_search", "product_trigrams")
+SEARCH_TABLES = ("product_search", "product_trigrams", "search_words")
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -12,6 +12,13 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+# The distinct words (letters only, lowercased, two or more) of the names in `names`, as
+# catalog.search.name_words cuts them.
+_NAME_WORDS = """
+    SELECT DISTINCT word FROM {names}, regexp_split_to_table(lower(name), '[^[:alpha:]]+') AS word
+    WHERE length(word) > 1
+"""
+
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
@@ -27,6 +34,23 @@ def upgrade():
             AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$
         """)
         op.execute("CREATE INDEX ix_products_name_trigrams ON products USING gin (shop_fold(name) gin_trgm_ops)")
+        # Every word of every product name, kept by a trigger, so spelling a search as the names do
+        # never reads every name. A word stays when its last product is renamed: it then only offers
+        # a suggestion that finds nothing, which the search does not show.
+        op.execute("CREATE TABLE search_words (word text PRIMARY KEY)")
+        op.execute(f"""
+            CREATE FUNCTION products_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO search_words (word) {_NAME_WORDS.format(names="(SELECT NEW.name) AS product")}
+                ON CONFLICT DO NOTHING;
+                RETURN NULL;
+            END $$
+        """)
+        op.execute("""
+            CREATE TRIGGER products_search_words AFTER INSERT OR UPDATE OF name ON products
+            FOR EACH ROW EXECUTE FUNCTION products_search_words()
+        """)
+        op.execute(f"INSERT INTO search_words (word) {_NAME_WORDS.format(names='products')}")
         return
     # Every three-character run of each name, so a fragment or near-miss still finds it (SQLite >= 3.34).
     op.execute("""
@@ -55,6 +79,9 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS products_search_words ON products")
+        op.execute("DROP FUNCTION IF EXISTS products_search_words()")
+        op.execute("DROP TABLE IF EXISTS search_words")
         op.execute("DROP INDEX IF EXISTS ix_products_name_trigrams")
         op.execute("DROP FUNCTION IF EXISTS shop_fold(text)")
         # The extensions stay: other database objects may use them, and they cost nothing idle.
