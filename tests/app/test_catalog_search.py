@@ -216,3 +216,12 @@ def test_search_words_are_every_word_of_every_name_as_products_come_and_change(a
     words = service.search_words()
     assert {"velvet", "ottoman", "soup", "cauldron", "copper", "frying", "pan"} <= set(words)
     assert not {"42", "a"} & set(words)
+
+
+def test_name_words_no_product_has_together_are_not_searched_by_resemblance(client, shelf, monkeypatch):
+    def resemblance_search(*args):
+        raise AssertionError("searched by resemblance")
+
+    monkeypatch.setattr(search, "similar", resemblance_search)
+    found = listing(client, "grill stove")
+    assert (found["items"], found["total"], found["did_you_mean"]) == ([], 0, None)

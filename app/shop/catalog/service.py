@@ -101,11 +101,15 @@ def list_products(wanted: ProductFilter, search_words: Callable[[], list[str]] =
     found = _search(statement, words, search.matching, wanted)
     if found.total:
         return found
-    spelled = search.corrected(words, search_words())
+    vocabulary = search_words()
+    spelled = search.corrected(words, vocabulary)
     if spelled != words:
         found = _search(statement, spelled, search.matching, wanted)
         if found.total:
             return ProductPage(found.products, found.total, did_you_mean=" ".join(spelled))
+    if set(spelled) <= set(vocabulary):
+        # Every word is a name word, and no product has them all: resemblance would find no more.
+        return found
     return _search(statement, spelled, search.similar, wanted)
 
 
