@@ -12,11 +12,10 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# The distinct words (letters only, lowercased, two or more) of the names in `names`, as
+# The distinct words of one name (letters only, lowercased, two or more), as
 # catalog.search.name_words cuts them.
-_NAME_WORDS = """
-    SELECT DISTINCT word FROM {names}, regexp_split_to_table(lower(name), '[^[:alpha:]]+') AS word
-    WHERE length(word) > 1
+_WORDS_OF = """
+    SELECT DISTINCT word FROM regexp_split_to_table(lower({name}), '[^[:alpha:]]+') AS word WHERE length(word) > 1
 """
 
 
@@ -34,23 +33,43 @@ def upgrade():
             AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$
         """)
         op.execute("CREATE INDEX ix_products_name_trigrams ON products USING gin (shop_fold(name) gin_trgm_ops)")
-        # Every word of every product name, kept by a trigger, so spelling a search as the names do
-        # never reads every name. A word stays when its last product is renamed: it then only offers
-        # a suggestion that finds nothing, which the search does not show.
-        op.execute("CREATE TABLE search_words (word text PRIMARY KEY)")
+        # Every word of every product name with how many products' names hold it, kept by triggers,
+        # so spelling a search as the names do never reads every name; a word goes with its last product.
+        op.execute("CREATE TABLE search_words (word text PRIMARY KEY, products integer NOT NULL)")
         op.execute(f"""
             CREATE FUNCTION products_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                INSERT INTO search_words (word) {_NAME_WORDS.format(names="(SELECT NEW.name) AS product")}
-                ON CONFLICT DO NOTHING;
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                    DELETE FROM search_words WHERE products = 1 AND word IN ({_WORDS_OF.format(name="OLD.name")});
+                    UPDATE search_words SET products = products - 1
+                    WHERE word IN ({_WORDS_OF.format(name="OLD.name")});
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    INSERT INTO search_words (word, products)
+                    SELECT word, 1 FROM ({_WORDS_OF.format(name="NEW.name")}) AS name_words
+                    ON CONFLICT (word) DO UPDATE SET products = search_words.products + 1;
+                END IF;
                 RETURN NULL;
             END $$
         """)
         op.execute("""
-            CREATE TRIGGER products_search_words AFTER INSERT OR UPDATE OF name ON products
+            CREATE TRIGGER products_search_words AFTER INSERT OR DELETE OR UPDATE OF name ON products
             FOR EACH ROW EXECUTE FUNCTION products_search_words()
         """)
-        op.execute(f"INSERT INTO search_words (word) {_NAME_WORDS.format(names='products')}")
+        op.execute("""
+            CREATE FUNCTION products_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                TRUNCATE search_words;
+                RETURN NULL;
+            END $$
+        """)
+        op.execute("CREATE TRIGGER products_truncated AFTER TRUNCATE ON products "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION products_truncated()")
+        op.execute(f"""
+            INSERT INTO search_words (word, products)
+            SELECT word, count(*) FROM products, LATERAL ({_WORDS_OF.format(name="products.name")}) AS words
+            GROUP BY word
+        """)
         return
     # Every three-character run of each name, so a fragment or near-miss still finds it (SQLite >= 3.34).
     op.execute("""
@@ -79,8 +98,9 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS products_search_words ON products")
-        op.execute("DROP FUNCTION IF EXISTS products_search_words()")
+        for function in ("products_search_words", "products_truncated"):
+            op.execute(f"DROP TRIGGER IF EXISTS {function} ON products")
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
         op.execute("DROP TABLE IF EXISTS search_words")
         op.execute("DROP INDEX IF EXISTS ix_products_name_trigrams")
         op.execute("DROP FUNCTION IF EXISTS shop_fold(text)")
