@@ -12,7 +12,8 @@ from shop.cart.models import Coupon, Promotion
 from shop.columns import utcnow
 from shop.extensions import db
 
-from .factories import auth_headers, make_product, make_user
+from .factories import auth_headers, make_cart, make_product, make_user
+from .statements import statements_run
 
 
 def new_cart(client, headers=None) -> dict:
@@ -255,3 +256,28 @@ def test_concurrent_updates_with_the_same_if_match_one_wins(live_server):
     assert statuses == [200, 412]
     lines = requests.get(f"{live_server}/api/v1/carts/{cart['id']}", timeout=10).json()["lines"]
     assert len(lines) == 1
+
+
+@pytest.mark.parametrize("shopper", ["guest", "customer"])
+def test_adding_to_a_cart_runs_the_same_few_statements_for_1_or_20_lines(app, client, shopper):
+    customer = make_user() if shopper == "customer" else None
+    headers = auth_headers(customer) if customer else {}
+    db.session.add(Coupon(code="FIVE", kind="fixed", amount_cents=500))
+    db.session.add(Promotion(name="Tenth off", kind="percent", percent=10))
+    db.session.commit()
+
+    def statements_for(line_count: int) -> list[str]:
+        cart_id = make_cart(customer, *[(make_product(stock=10), 1) for _ in range(line_count)],
+                            coupon_code="FIVE").id
+        added_id = make_product(stock=10).id
+        with statements_run(app) as statements:
+            response = client.post(f"/api/v1/carts/{cart_id}/items", json={"product_id": added_id, "quantity": 1},
+                                   headers=headers)
+        assert response.status_code == 200
+        assert len(response.json["lines"]) == line_count + 1
+        return statements
+
+    one, twenty = statements_for(1), statements_for(20)
+    # customer (for a customer's cart); claim the cart; cart with its lines, products and coupon;
+    # the product added; the new line; promotions
+    assert len(one) == len(twenty) <= (6 if customer else 5), "\n".join(twenty)

@@ -81,7 +81,7 @@ def test_search_finds_word_forms_ranked_by_relevance(client, shelf, q, expected)
 def test_no_input_breaks_the_search(client, shelf, q):
     response = client.get("/api/v1/products", query_string={"q": q})
     assert response.status_code == 200
-    assert set(response.json) == {"items", "total", "page", "per_page"}
+    assert set(response.json) == {"items", "total", "page", "per_page", "did_you_mean"}
 
 
 def test_operators_are_searched_as_words_not_obeyed(client, shelf):
@@ -122,8 +122,12 @@ def test_terms_keep_only_words():
     assert search.terms("a b c d e f g h i j") == ["a", "b", "c", "d", "e", "f", "g", "h"]
 
 
-def test_search_uses_the_full_text_index(app, shelf, backend):
-    statement, _ = search.matching(sa.select(Product.id), ["pan"], backend)
+@pytest.mark.parametrize(("matching", "index"), [
+    (search.matching, {"postgresql": "ix_products_search_vector", "sqlite": "product_search VIRTUAL TABLE INDEX"}),
+    (search.similar, {"postgresql": "ix_products_name_trigrams", "sqlite": "product_trigrams VIRTUAL TABLE INDEX"}),
+])
+def test_search_uses_its_index(app, shelf, backend, matching, index):
+    statement, _ = matching(sa.select(Product.id), ["pan"], backend)
     compiled = statement.compile(db.engine)
     # SQLite's driver takes positional parameters, psycopg named ones.
     params = tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional else compiled.params
@@ -131,9 +135,93 @@ def test_search_uses_the_full_text_index(app, shelf, backend):
         if backend == "postgresql":
             # Five rows are cheaper to scan than to look up; forbid the scan to see the index is usable.
             connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            explain, index = "EXPLAIN", "ix_products_search_vector"
+            explain = "EXPLAIN"
         else:
-            explain, index = "EXPLAIN QUERY PLAN", "VIRTUAL TABLE INDEX"
+            explain = "EXPLAIN QUERY PLAN"
         rows = connection.exec_driver_sql(f"{explain} {compiled}", params).all()
     plan = "\n".join(str(row[-1]) for row in rows)
-    assert index in plan, plan
+    assert index[backend] in plan, plan
+
+
+def listing(client, q: str) -> dict:
+    response = client.get("/api/v1/products", query_string={"q": q})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_words_that_find_nothing_are_searched_as_the_names_spell_them(client, shelf):
+    found = listing(client, "campign stvoes")
+    assert ([item["name"] for item in found["items"]], found["did_you_mean"]) == (["Camping Stove"], "camping stove")
+
+
+def test_words_that_find_something_suggest_nothing(client, shelf):
+    found = listing(client, "pans")
+    assert (len(found["items"]), found["did_you_mean"]) == (2, None)
+
+
+def test_a_fragment_of_a_name_finds_it_by_trigrams(client, shelf):
+    found = listing(client, "backp")
+    assert ([item["name"] for item in found["items"]], found["did_you_mean"]) == (["Rugged Hiking Backpack"], None)
+
+
+def test_a_name_with_accents_is_found_without_them_and_the_other_way(client, shelf):
+    make_product(name="Crème Brûlée Torch")
+    make_product(name="Cafe Table")
+    assert names(client.get("/api/v1/products", query_string={"q": "creme brulee"})) == ["Crème Brûlée Torch"]
+    assert names(client.get("/api/v1/products", query_string={"q": "café"})) == ["Cafe Table"]
+
+
+def test_a_common_word_ranks_a_bounded_number_of_matches(client, shelf, backend, monkeypatch):
+    if backend != "postgresql":
+        pytest.skip("SQLite ranks every match: the embedded shop's catalog is small")
+    monkeypatch.setattr(search, "CANDIDATES", 1)
+    found = listing(client, "pan")
+    assert (len(found["items"]), found["total"]) == (1, 1)
+
+
+@pytest.mark.parametrize(("word", "meant"), [
+    ("lmap", "lamp"),        # two letters swapped: one typo
+    ("teapo", "teapot"),     # one letter missing
+    ("knives", "knife"),     # a plural
+    ("cafe", "café"),        # an accent missing
+    ("crème", "creme"),      # an accent too many
+    ("runing", "running"),   # as near to "pruning": the first letter decides
+    ("lamp", "lamp"),
+    ("lam", None),           # too short to guess
+    ("xylophone", None),     # nothing near
+])
+def test_closest_word_forgives_typos_plurals_and_accents(word, meant):
+    vocabulary = {search.fold(name_word): name_word
+                  for name_word in ["lamp", "teapot", "knife", "café", "creme", "running", "pruning", "lame"]}
+    assert search.closest_word(word, vocabulary) == meant
+
+
+def test_name_words_are_the_letters_words_of_names_once():
+    assert search.name_words(["Desk Lamp 42", "Lamp, Yo-yo", "Crème"]) == ["crème", "desk", "lamp", "yo"]
+
+
+def test_the_search_page_says_which_words_it_searched_instead(client, shelf):
+    html = client.get("/products", query_string={"q": "campign stvoes"}).get_data(as_text=True)
+    assert 'data-test="did-you-mean"' in html
+    assert '<a href="/products?q=camping+stove">camping stove</a>' in html
+    assert 'data-test="did-you-mean"' not in client.get("/products", query_string={"q": "stove"}).get_data(as_text=True)
+
+
+def test_search_words_are_every_word_of_every_name_as_products_come_and_change(app, shelf):
+    from shop.catalog import service
+
+    make_product(name="Velvet Ottoman 42")
+    shelf["pot"].name = "Soup Cauldron"
+    db.session.commit()
+    words = service.search_words()
+    assert {"velvet", "ottoman", "soup", "cauldron", "copper", "frying", "pan"} <= set(words)
+    assert not {"42", "a", "stock", "pot"} & set(words)
+
+
+def test_name_words_no_product_has_together_are_not_searched_by_resemblance(client, shelf, monkeypatch):
+    def resemblance_search(*args):
+        raise AssertionError("searched by resemblance")
+
+    monkeypatch.setattr(search, "similar", resemblance_search)
+    found = listing(client, "grill stove")
+    assert (found["items"], found["total"], found["did_you_mean"]) == ([], 0, None)

@@ -30,6 +30,10 @@ class Cart(db.Model):
     lines: Mapped[list[CartLine]] = relationship(
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.product_id"
     )
+    # The coupon the code names (None if it names none), read with the cart for pricing.
+    coupon: Mapped[Coupon | None] = relationship(
+        primaryjoin="foreign(Cart.coupon_code) == Coupon.code", viewonly=True, lazy="joined"
+    )
 
 
 class CartLine(db.Model):

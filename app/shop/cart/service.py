@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..catalog.models import Product
@@ -46,6 +48,13 @@ def get_cart(cart_id: str, customer: User | None) -> Cart:
     return cart
 
 
+def _visible_to(customer: User | None):
+    """A guest's cart is anyone's who holds its id; a customer's cart is theirs alone."""
+    if customer is None:
+        return Cart.customer_id.is_(None)
+    return or_(Cart.customer_id.is_(None), Cart.customer_id == customer.id)
+
+
 def _change_cart(cart_id: str, customer: User | None, expected_version: int | None,
                  change: Callable[[Cart], None]) -> Cart:
     """Apply `change` to the cart under its lock, bumping its version.
@@ -53,9 +62,9 @@ def _change_cart(cart_id: str, customer: User | None, expected_version: int | No
     The version bump is the first write, so it takes the lock (PostgreSQL's row lock, SQLite's
     write lock): concurrent edits queue behind it and each then sees the one before it. With
     If-Match, the bump only matches the expected version, so a stale edit is refused instead.
+    It only matches a cart the caller may see, so nobody locks another's cart.
     """
-    get_cart(cart_id, customer)  # 404 before taking any lock
-    claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open")
+    claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open", _visible_to(customer))
     if expected_version is not None:
         claim = claim.where(Cart.version == expected_version)
     claimed = db.session.execute(
@@ -63,17 +72,31 @@ def _change_cart(cart_id: str, customer: User | None, expected_version: int | No
     ).rowcount
     if claimed != 1:
         db.session.rollback()
+        current = get_cart(cart_id, customer)  # 404 for a cart that is gone or not the caller's
         CART_CONFLICTS.inc()
-        raise StaleCart(get_cart(cart_id, customer).version)
+        raise StaleCart(current.version)
+    # Everything read from here on is read under the lock: the cart, its lines, their products
+    # and its coupon in one statement.
     db.session.expire_all()
-    cart = get_cart(cart_id, customer)
+    cart = db.session.scalars(select(Cart).where(Cart.id == cart_id).options(joinedload(Cart.lines))).unique().one()
     try:
         change(cart)
-        db.session.commit()
+        _commit_as_written()
     except BaseException:
         db.session.rollback()
         raise
     return cart
+
+
+def _commit_as_written() -> None:
+    """Commit, keeping the loaded cart as it is: it was read under the lock and changed here, so it
+    is what was committed, and pricing it needs no second read."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _product_for_cart(product_id: int) -> Product:
@@ -111,7 +134,7 @@ def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int
         if line:
             line.quantity = new_quantity
         else:
-            cart.lines.append(CartLine(product_id=product_id, quantity=new_quantity))
+            cart.lines.append(CartLine(product=product, quantity=new_quantity))
 
     return _change_cart(cart_id, customer, expected_version, change)
 
@@ -143,10 +166,12 @@ def remove_item(cart_id: str, customer: User | None, product_id: int,
 def set_coupon(cart_id: str, customer: User | None, code: str | None,
                expected_version: int | None = None) -> Cart:
     def change(cart: Cart) -> None:
-        if code is not None and db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
+        coupon = db.session.scalar(select(Coupon).where(Coupon.code == code)) if code is not None else None
+        if code is not None and coupon is None:
             raise Problem(422, "Invalid request", f"coupon {code} does not exist",
                           type_="validation-error", field="code")
         cart.coupon_code = code
+        set_committed_value(cart, "coupon", coupon)
 
     return _change_cart(cart_id, customer, expected_version, change)
 
@@ -222,10 +247,7 @@ def promotions_for(product_id: int, category_id: int, now: datetime | None = Non
     return names
 
 
-def coupon_rule(code: str | None) -> CouponRule | None:
-    if not code:
-        return None
-    coupon = db.session.scalar(select(Coupon).where(Coupon.code == code))
+def coupon_rule(coupon: Coupon | None) -> CouponRule | None:
     if coupon is None:
         return None
     return CouponRule(coupon.code, coupon.kind, coupon.percent, coupon.amount_cents,
@@ -234,8 +256,9 @@ def coupon_rule(code: str | None) -> CouponRule | None:
 
 
 def quote(cart: Cart, policy: PricingPolicy, now: datetime | None = None) -> Quote:
-    """Price a cart as it stands (lines and products already loaded with the cart)."""
+    """Price a cart as it stands (lines, products and coupon already loaded with the cart)."""
     now = now or utcnow()
+    lines = sorted(cart.lines, key=lambda line: line.product_id)
     items = [PricedItem(line.product_id, line.product.name, line.product.category_id,
-                        line.product.price_cents, line.quantity) for line in cart.lines]
-    return price(items, active_promotions(now), coupon_rule(cart.coupon_code), policy, now)
+                        line.product.price_cents, line.quantity) for line in lines]
+    return price(items, active_promotions(now), coupon_rule(cart.coupon), policy, now)

@@ -28,6 +28,7 @@ from . import cache_outage
 from .near_cache import NearCache
 
 GENERATION_KEY = "catalog:generation"
+SEARCH_WORDS_KEY = "catalog:search-words"
 
 def _product_key(product_id: int) -> str:
     return f"catalog:product:{product_id}"
@@ -90,6 +91,13 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any]) -> str:
     if near and (text := near.get(f"catalog:{kind}:{digest}")) is not None:
         return text
     return _remember(lambda: f"catalog:{kind}:{generation()}:{digest}", load, near_key=f"catalog:{kind}:{digest}")
+
+
+def search_words(load: Callable[[], list[str]]) -> str:
+    """Every word of every product name (JSON text), kept for the cache timeout, not a catalog
+    generation: a word missing for a while only misses a "did you mean", and a stock change must
+    not make the next search read every name again."""
+    return _remember(lambda: SEARCH_WORDS_KEY, load, near_key=SEARCH_WORDS_KEY)
 
 
 def invalidate_products(product_ids: Iterable[int]) -> None:

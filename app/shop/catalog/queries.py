@@ -26,10 +26,15 @@ def category_listing() -> list[dict]:
     ]))
 
 
+def search_words() -> list[str]:
+    return json.loads(cache.search_words(service.search_words))
+
+
 def product_listing_json(query: ProductQuery) -> str:
     def load() -> dict:
-        products, total = service.list_products(service.ProductFilter(**query.model_dump()))
-        return page_of([product_out(product) for product in products], total, query)
+        found = service.list_products(service.ProductFilter(**query.model_dump()), search_words)
+        return {**page_of([product_out(product) for product in found.products], found.total, query),
+                "did_you_mean": found.did_you_mean}
 
     return cache.listing("products", query.model_dump(), load)
 

@@ -104,9 +104,12 @@ class CategoryList(BaseModel):
 
 class ProductList(BaseModel):
     items: list[ProductOut]
-    total: int
+    total: int = Field(description="Products matching in all (on PostgreSQL a search ranks and counts at "
+                                   "most the first 300 matches)")
     page: int
     per_page: int
+    did_you_mean: str | None = Field(description="When the search's words as typed find nothing: the words as "
+                                                 "product names spell them, whose results are listed instead")
 
 
 class RecommendationOut(BaseModel):

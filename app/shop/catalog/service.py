@@ -5,10 +5,11 @@ Every change commits here and then invalidates the cached pages and listings it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, Problem
@@ -65,10 +66,22 @@ _ORDERINGS = {
 }
 
 
-def list_products(wanted: ProductFilter) -> tuple[list[Product], int]:
+@dataclass(frozen=True)
+class ProductPage:
+    """One page of products, how many match in all, and the words searched instead of the
+    customer's when theirs found nothing ("did you mean")."""
+
+    products: list[Product]
+    total: int
+    did_you_mean: str | None = None
+
+
+def list_products(wanted: ProductFilter, search_words: Callable[[], list[str]] = list) -> ProductPage:
     """One page of products matching the filter, and how many match in all.
 
-    A search with no words in it (only spaces or punctuation) is treated as no search.
+    A search with no words in it (only spaces or punctuation) is treated as no search. A search
+    whose words find nothing tries them as the product names spell them (`search_words()`: every
+    word of every name), then by resemblance (see catalog.search).
     """
     statement = select(Product)
     if wanted.category is not None:
@@ -78,22 +91,48 @@ def list_products(wanted: ProductFilter) -> tuple[list[Product], int]:
     if wanted.max_price_cents is not None:
         statement = statement.where(Product.price_cents <= wanted.max_price_cents)
     words = search.terms(wanted.q)
-    offset = (wanted.page - 1) * wanted.per_page
     if not words:
+        offset = (wanted.page - 1) * wanted.per_page
         ordering = _ORDERINGS.get(wanted.sort or "name", _ORDERINGS["name"])
         total = db.session.scalar(statement.with_only_columns(func.count(Product.id)).order_by(None))
         rows = db.session.scalars(statement.order_by(*ordering).offset(offset).limit(wanted.per_page))
-        return list(rows), total or 0
+        return ProductPage(list(rows), total or 0)
 
-    statement, relevance = search.matching(statement, words, db.engine.dialect.name)
+    found = _search(statement, words, search.matching, wanted)
+    if found.total:
+        return found
+    vocabulary = search_words()
+    spelled = search.corrected(words, vocabulary)
+    if spelled != words:
+        found = _search(statement, spelled, search.matching, wanted)
+        if found.total:
+            return ProductPage(found.products, found.total, did_you_mean=" ".join(spelled))
+    if set(spelled) <= set(vocabulary):
+        # Every word is a name word, and no product has them all: resemblance would find no more.
+        return found
+    return _search(statement, spelled, search.similar, wanted)
+
+
+def _search(statement: Select, words: list[str], matching: search.Matching, wanted: ProductFilter) -> ProductPage:
+    statement, relevance = matching(statement, words, db.engine.dialect.name)
     ordering = _ORDERINGS.get(wanted.sort or "relevance", (relevance.desc(), Product.id.asc()))
     # Ranking already visits every match, so the total rides along instead of a second search.
     paged = statement.add_columns(func.count().over().label("total")).order_by(*ordering)
-    rows = db.session.execute(paged.offset(offset).limit(wanted.per_page)).all()
+    rows = db.session.execute(paged.offset((wanted.page - 1) * wanted.per_page).limit(wanted.per_page)).all()
     if rows:
-        return [row[0] for row in rows], rows[0].total
+        return ProductPage([row[0] for row in rows], rows[0].total)
+    if wanted.page == 1:
+        return ProductPage([], 0)
     total = db.session.scalar(statement.with_only_columns(func.count(Product.id)).order_by(None))
-    return [], total or 0
+    return ProductPage([], total or 0)
+
+
+def search_words() -> list[str]:
+    """Every word of every product name, for spelling a search as the names do: on PostgreSQL
+    kept in `search_words` by a trigger, on SQLite (a small catalog) cut from the names."""
+    if db.engine.dialect.name == "postgresql":
+        return list(db.session.scalars(select(search.search_words.c.word)))
+    return search.name_words(db.session.scalars(select(Product.name)))
 
 
 def _apply(product: Product, changes: dict[str, Any]) -> None:

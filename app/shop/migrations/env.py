@@ -45,13 +45,14 @@ def get_metadata():
     return target_db.metadata
 
 
-# Full-text search lives outside the models (a generated tsvector column and GIN index on
-# PostgreSQL, an FTS5 table on SQLite); autogenerate must not propose to drop it.
-SEARCH_OBJECTS = {"search_vector", "ix_products_search_vector"}
+# Full-text search lives outside the models (a generated tsvector column and GIN indexes on
+# PostgreSQL, FTS5 tables on SQLite); autogenerate must not propose to drop it.
+SEARCH_OBJECTS = {"search_vector", "ix_products_search_vector", "ix_products_name_trigrams"}
+SEARCH_TABLES = ("product_search", "product_trigrams", "search_words")
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    return not (name in SEARCH_OBJECTS or (type_ == "table" and name.startswith("product_search")))
+    return not (name in SEARCH_OBJECTS or (type_ == "table" and name.startswith(SEARCH_TABLES)))
 
 
 def run_migrations_offline():
