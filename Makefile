@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-infra test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-infra test-pipelines test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -35,6 +35,14 @@ test-app: install ## The shop's tests on the embedded default and on PostgreSQL 
 .PHONY: test-infra
 test-infra: install ## The Pulumi program, its policy pack and the stack snapshots
 	$(UV) run --no-sync pytest tests/infra tests/policy
+
+.PHONY: test-pipelines
+test-pipelines: install ## The pipeline's steps, workflows and DORA maths (no lab)
+	$(UV) run --no-sync pytest tests/pipelines
+
+.PHONY: pipeline
+pipeline: install ## check -> build -> deploy -> verify against the lab, each step timed, then the DORA figures
+	$(UV) run --no-sync python -m pipelines run --target lab
 
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys
