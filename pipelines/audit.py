@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from pipelines.runner import ROOT, StepFailed, say, shown
+from pipelines.runner import ROOT, StepFailed
 
 LOCK = ROOT / "uv.lock"
 REPORTS = ROOT / "build" / "check"
@@ -100,7 +100,6 @@ def run(strict: bool = False) -> str:
             result.vulnerable[name] = answer[1]
     summary = result.summary()
     (REPORTS / "audit-summary.txt").write_text(summary + "\n")
-    say(f"    {summary} (report: {shown(REPORTS / 'pip-audit.json')})")
     if result.vulnerable:
         raise StepFailed("vulnerable: " + "; ".join(f"{n} {locked[n]}: {', '.join(ids)}"
                                                    for n, ids in sorted(result.vulnerable.items())))
