@@ -54,14 +54,15 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def record(marker: Marker, path: Path = HISTORY) -> None:
+def record(marker: Marker, path: Path | None = None) -> None:
+    path = path or HISTORY
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as history:
         history.write(json.dumps(asdict(marker), sort_keys=True) + "\n")
 
 
-def markers(target: str | None = None, path: Path = HISTORY) -> list[Marker]:
-    return [m for m in _read(path) if target is None or m.target == target]
+def markers(target: str | None = None, path: Path | None = None) -> list[Marker]:
+    return [m for m in _read(path or HISTORY) if target is None or m.target == target]
 
 
 def _read(path: Path) -> Iterator[Marker]:
@@ -72,7 +73,7 @@ def _read(path: Path) -> Iterator[Marker]:
             yield Marker(**json.loads(line))
 
 
-def last_good(target: str, path: Path = HISTORY) -> Marker | None:
+def last_good(target: str, path: Path | None = None) -> Marker | None:
     good = [m for m in markers(target, path) if m.result == SUCCESS]
     return good[-1] if good else None
 
