@@ -49,8 +49,9 @@ test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfr
 	$(UV) run --no-sync python -m lab prove
 
 .PHONY: lab-up
-lab-up: install ## Bring up the lab of EC2-like hosts (idempotent) and print how to reach them
+lab-up: install ## Bring up the lab of EC2-like hosts serving this tree's shop (idempotent)
 	$(UV) run --no-sync python -m lab up
+	$(UV) run --no-sync python -m pipelines converge
 
 .PHONY: lab-down
 lab-down: install ## Remove everything lab-up created (cached images and packages stay)
