@@ -42,7 +42,8 @@ def _steps(args: argparse.Namespace) -> list[Step]:
         "dora": lambda: [dora_step()],
         "converge": lambda: [Step("converge the lab", converge.converge)],
         "run": lambda: ([] if args.skip_check else [check_step()])
-        + [build_step(args.target), deploy_step(), verify_step(), dora_step()],
+        + [build_step(args.target), deploy_step(), verify_step(), dora_step()]
+        + ([Step("publish the DORA metrics", lambda: dora.publish(args.target))] if args.target == "lab" else []),
     }
     return commands[args.command]()
 

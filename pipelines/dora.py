@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,10 +25,12 @@ from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
 from pipelines import releases
 from pipelines.releases import FAILED, SUCCESS, Marker, parse_time
-from pipelines.runner import say, shown
+from pipelines.runner import StepFailed, say, shown
 
 ROOT = releases.ROOT
 TEXTFILE = Path(os.environ.get("SHOP_DORA_TEXTFILE", ROOT / "build" / "metrics" / "shop_dora.prom"))
+# Where node_exporter's textfile collector reads on Debian (the package's default directory).
+NODE_EXPORTER_TEXTFILES = "/var/lib/prometheus/node-exporter"
 WINDOW_DAYS = 30
 # Metric names, defined once: monitoring/ dashboards and alerts use these.
 METRICS = {
@@ -139,3 +143,18 @@ def main(targets: Sequence[str] | None = None, at: datetime | None = None) -> st
         f"{d.target}: {d.deployment_frequency:.2f}/day, lead {_duration(d.lead_time)}, "
         f"CFR {d.change_failure_rate * 100:.0f} %, MTTR {_duration(d.time_to_restore)}" for d in figures
     ) + f" (written to {shown(path)})"
+
+
+def publish(target_name: str, group: str = "monitor") -> str:
+    """Copy the textfile to the ``group`` hosts' node_exporter, which Prometheus scrapes."""
+    from pipelines.targets import PLAYBOOKS, ansible_env, resolve
+
+    target = resolve(target_name)
+    destination = f"{NODE_EXPORTER_TEXTFILES}/{TEXTFILE.name}"
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), group, "-i", str(target.inventory), "--become", "-m",
+         "ansible.builtin.copy", "-a", f"src={TEXTFILE} dest={destination} mode=0644"],
+        cwd=PLAYBOOKS, env=ansible_env(target), capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise StepFailed(f"copying {shown(TEXTFILE)} to the {group} hosts failed: {completed.stdout[-500:]}")
+    return f"{shown(TEXTFILE)} -> {group} hosts' {destination} (node_exporter textfile collector)"
