@@ -7,10 +7,13 @@ same playbooks (a digest of ``playbooks/`` kept in the lab's state).
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import replace
 
-from pipelines import build, build_image
-from pipelines.deploy import serving
+from pipelines import build, build_image, releases
+from pipelines.deploy import serving, success_marker
 from pipelines.playbook import run_playbook
+from pipelines.releases import FAILED
 from pipelines.runner import ROOT, StepFailed, say
 from pipelines.targets import PLAYBOOKS, resolve
 
@@ -34,9 +37,13 @@ def converge() -> str:
     seen = serving(target.public_url, samples=10)
     if stamp.exists() and stamp.read_text().strip() == wanted and set(seen) == {release}:
         return f"already current: the hosts serve {release}, converged with these playbooks; skipped"
+    last_good, started, clock = releases.last_good("lab"), releases.now(), time.monotonic()
     run = run_playbook(target, "site.yml", "-e", f"shop_release={release}")
+    marker = success_marker("lab", release, last_good, started, time.monotonic() - clock, run.changed())
     if run.returncode != 0:
+        releases.record(replace(marker, result=FAILED, failed_at=marker.finished, detail=run.failure()))
         raise StepFailed(f"site.yml failed: {run.failure()}")
+    releases.record(marker)
     stamp.write_text(wanted + "\n")
     return f"converged in {run.seconds:.0f} s, {run.changed()} changes; the shop serves {release} at " \
            f"{target.public_url}/ (log {run.log.relative_to(ROOT)})"

@@ -50,13 +50,7 @@ def deploy(target_name: str, release: str | None = None) -> str:
             journey = smoke.purchase(target.public_url, release)
         except StepFailed as error:
             failure = str(error)
-    sha = build_image.git_sha()
-    marker = Marker(
-        target=target.name, release=release, version=build_image.project_version(), git_sha=sha,
-        started=started, finished=releases.now(), duration_seconds=round(time.monotonic() - clock, 1),
-        result=SUCCESS, changed=changed > 0 or last_good is None or last_good.release != release,
-        change_times=releases.change_times(sha, last_good.git_sha if last_good else None),
-    )
+    marker = success_marker(target.name, release, last_good, started, time.monotonic() - clock, changed)
     if failure is None:
         releases.record(marker)
         hosts = f"{changed} changes on the hosts" if changed else "no changes on the hosts"
@@ -69,6 +63,18 @@ def deploy(target_name: str, release: str | None = None) -> str:
                             restored_at=restored_at, rolled_back_to=back_to, detail=failure[:500]))
     outcome = f"rolled back to {back_to}, which serves again" if restored_at else "NOT restored: see the log"
     raise StepFailed(f"{failure}; {outcome}")
+
+
+def success_marker(target: str, release: str, last_good: Marker | None, started: str, seconds: float,
+                   changed: int) -> Marker:
+    """The marker of a deploy of this tree's commit that went well; a failure is recorded by replacing fields."""
+    sha = build_image.git_sha()
+    return Marker(
+        target=target, release=release, version=build_image.project_version(), git_sha=sha, started=started,
+        finished=releases.now(), duration_seconds=round(seconds, 1), result=SUCCESS,
+        changed=changed > 0 or last_good is None or last_good.release != release,
+        change_times=releases.change_times(sha, last_good.git_sha if last_good else None),
+    )
 
 
 def roll_back(target: Target, release: str, last_good: Marker | None) -> tuple[str | None, str | None]:
