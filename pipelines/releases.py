@@ -79,11 +79,14 @@ def last_good(target: str, path: Path | None = None) -> Marker | None:
 
 
 def change_times(sha: str, since_sha: str | None) -> list[str]:
-    """Commit times of ``since_sha..sha`` (every commit up to ``sha`` the first time), newest first."""
-    revisions = f"{since_sha}..{sha}" if since_sha else sha
-    completed = subprocess.run(["git", "log", "--format=%cI", revisions], cwd=ROOT, capture_output=True,
-                               text=True, check=False)
-    if completed.returncode != 0:  # the previous commit is unknown here (a shallow clone): the head only
-        completed = subprocess.run(["git", "log", "-1", "--format=%cI", sha], cwd=ROOT, capture_output=True,
-                                   text=True, check=True)
-    return [line for line in completed.stdout.split() if line][:500]
+    """Commit times of ``since_sha..sha``, newest first; the head commit's alone on a first deploy
+    (a target's first deploy would otherwise count the repository's whole history)."""
+    if since_sha:
+        completed = subprocess.run(["git", "log", "--format=%cI", f"{since_sha}..{sha}"], cwd=ROOT,
+                                   capture_output=True, text=True, check=False)
+        if completed.returncode == 0:
+            return completed.stdout.split()[:500]
+    # A first deploy, or the previous commit is unknown here (a shallow clone): the head only.
+    completed = subprocess.run(["git", "log", "-1", "--format=%cI", sha], cwd=ROOT, capture_output=True,
+                               text=True, check=True)
+    return completed.stdout.split()
