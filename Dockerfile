@@ -23,18 +23,27 @@ COPY app/ app/
 RUN /opt/uv/bin/uv pip install --python /opt/shop/bin/python --no-deps .
 
 FROM ${BASE_IMAGE}
+# No compiler, no pip, no uv here: only Debian's python3 and the virtualenv built above.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin shop
 COPY --from=build /opt/shop /opt/shop
 ARG SHOP_RELEASE=dev
+ARG SHOP_VERSION=0.0.0
+ARG GIT_SHA=unknown
 ENV PATH=/opt/shop/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     SHOP_RELEASE=${SHOP_RELEASE}
 LABEL org.opencontainers.image.title="shop" \
-      org.opencontainers.image.revision="${SHOP_RELEASE}"
+      org.opencontainers.image.description="The shopstack shop: Flask under gunicorn" \
+      org.opencontainers.image.version="${SHOP_VERSION}" \
+      org.opencontainers.image.revision="${GIT_SHA}" \
+      org.shopstack.release="${SHOP_RELEASE}"
 # Numeric, so a runtime can tell it is not root without reading /etc/passwd.
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
+# The liveness the hosts' nginx and the load balancer also ask for; python, as there is no curl.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/healthz', timeout=4)"]
 CMD ["gunicorn", "--config", "python:shop.gunicorn_conf", "shop:create_app()"]

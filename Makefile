@@ -25,7 +25,7 @@ run: install ## Migrate, seed the demo catalog and serve the shop on http://127.
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test
-test: lint test-app test-events test-infra test-aws test-monitoring test-hosts ## Run every test (brings up the services and the lab it needs)
+test: lint test-app test-events test-infra test-aws test-monitoring test-pipelines test-hosts ## Run every test (brings up the services and the lab it needs)
 
 .PHONY: test-app
 test-app: install ## The shop's tests on the embedded default and on PostgreSQL + Redis
@@ -54,13 +54,22 @@ test-monitoring: install ## Rules, SLOs, Alertmanager routing, dashboards and ru
 monitoring: install ## Regenerate monitoring/'s rules, promtool cases and dashboards from their sources
 	$(UV) run --no-sync python -m monitoring.generate
 
+.PHONY: test-pipelines
+test-pipelines: install ## The pipeline's steps, workflows and DORA maths (no lab)
+	$(UV) run --no-sync pytest tests/pipelines
+
+.PHONY: pipeline
+pipeline: install ## check -> build -> deploy -> verify against the lab, each step timed, then the DORA figures
+	$(UV) run --no-sync python -m pipelines run --target lab
+
 .PHONY: test-hosts
 test-hosts: install ## The lab of systemd hosts: converge, idempotence, testinfra, rolling deploys
 	$(UV) run --no-sync python -m lab prove
 
 .PHONY: lab-up
-lab-up: install ## Bring up the lab of EC2-like hosts (idempotent) and print how to reach them
+lab-up: install ## Bring up the lab of EC2-like hosts serving this tree's shop (idempotent)
 	$(UV) run --no-sync python -m lab up
+	$(UV) run --no-sync python -m pipelines converge
 
 .PHONY: lab-down
 lab-down: install ## Remove everything lab-up created (cached images and packages stay)

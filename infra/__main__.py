@@ -17,6 +17,7 @@ from infra import config as stack_config
 from infra.components.access import TransferBucket, TransferBucketArgs
 from infra.components.broker import Broker, BrokerArgs
 from infra.components.cache import Cache, CacheArgs
+from infra.components.ci_access import CiAccess, CiAccessArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.firewall import Firewall, FirewallArgs, Tier
 from infra.components.hosts import HostGroup, HostGroupArgs, debian_image_id
@@ -129,6 +130,7 @@ hosts = {
     for role in HostRole
 }
 transfer = TransferBucket(f"{prefix}-ssm", TransferBucketArgs(tags=tags))
+ci_access = CiAccess(f"{prefix}-ci", CiAccessArgs.of(config.stack, registry, secrets, database, transfer, hosts, tags))
 
 monitoring = Monitoring(
     prefix,

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 from pathlib import Path
 
 import docker
@@ -55,13 +56,24 @@ def context() -> io.BytesIO:
     return buffer
 
 
+def git_sha() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def project_version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
 def build(engine: docker.DockerClient, release: str, base_image: str) -> str:
+    """Build the image tagged ``release``; layers already built for the same inputs are reused."""
     ref = f"{LOCAL_REPOSITORY}:{release}"
     started = time.monotonic()
     print(f"==> Building {ref} on {base_image}", flush=True)
+    buildargs = {"BASE_IMAGE": base_image, "SHOP_RELEASE": release, "SHOP_VERSION": project_version(),
+                 "GIT_SHA": git_sha()}
     stream = engine.api.build(fileobj=context(), custom_context=True, tag=ref, rm=True,
-                              forcerm=True, decode=True, pull=False,
-                              buildargs={"BASE_IMAGE": base_image, "SHOP_RELEASE": release})
+                              forcerm=True, decode=True, pull=False, buildargs=buildargs)
     for chunk in stream:
         if "error" in chunk:
             raise SystemExit(f"build failed: {chunk['error']}")
