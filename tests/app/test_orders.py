@@ -6,8 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from flask import request_finished
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from shop.cart.models import Cart, Coupon
 from shop.catalog.models import Product
@@ -16,6 +15,7 @@ from shop.orders.models import Order, OrderLine
 from shop.outbox import OutboxEvent
 
 from .factories import ADDRESS, auth_headers, make_cart, make_product, make_user
+from .statements import statements_run
 
 
 def checkout(client, customer, cart, address=None, headers=None):
@@ -239,26 +239,11 @@ def test_checkout_runs_the_same_few_queries_for_1_or_20_lines(app, client):
 
     def statements_for(line_count: int) -> list[str]:
         cart_id = make_cart(customer, *[(make_product(stock=10), 1) for _ in range(line_count)], coupon_code="FIVE").id
-        statements: list[str] = []
-
-        def count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        def stop_counting(sender, response, **extra):
-            # What runs after the answer (the outbox relay's own queries) is not checkout's.
-            if event.contains(db.engine, "before_cursor_execute", count):
-                event.remove(db.engine, "before_cursor_execute", count)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        request_finished.connect(stop_counting, app)
-        try:
+        # What runs after the answer (the outbox relay's own queries) is not checkout's.
+        with statements_run(app) as statements:
             response = client.post(
                 "/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS}, headers=headers
             )
-        finally:
-            request_finished.disconnect(stop_counting, app)
-            if event.contains(db.engine, "before_cursor_execute", count):
-                event.remove(db.engine, "before_cursor_execute", count)
         assert response.status_code == 201
         assert len(response.json["lines"]) == line_count
         return statements
