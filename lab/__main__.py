@@ -9,7 +9,7 @@ import time
 from lab import engine, images, inventory, resources
 from lab import topology as topo
 from lab.progress import console, note, step, timings
-from lab.secrets import SSH_KEY, VAULT_PASSWORD, lab_secrets, ssh_key
+from lab.secrets import SSH_KEY, VAULT_PASSWORD, fingerprint, lab_secrets, ssh_key
 
 
 def up() -> None:
@@ -20,13 +20,16 @@ def up() -> None:
     registry_image = images.built_image(docker, "registry", base)
     ssh_key()
     secrets = lab_secrets()
+    owner = fingerprint()
+    resources.replace_foreign(docker, owner)
     with step("Writing the lab inventory"):
         inventory.write()
     with step(f"Starting the network {topo.NETWORK} ({topo.SUBNET}) and the registry"):
         resources.network(docker)
-        resources.registry(docker, registry_image, str(secrets["vault_shop_registry_password"]))
+        resources.registry(docker, registry_image, str(secrets["vault_shop_registry_password"]),
+                           owner)
     with step(f"Starting {len(topo.HOSTS)} hosts"):
-        created = [h for h in topo.HOSTS if resources.host(docker, host_image, h)]
+        created = [h for h in topo.HOSTS if resources.host(docker, host_image, h, owner)]
         if created:
             # New hosts have new host keys: forget the old ones rather than trust them blindly.
             topo.STATE.joinpath("known_hosts").unlink(missing_ok=True)

@@ -22,6 +22,16 @@ from lab.progress import note, step
 from lab.secrets import SSH_KEY
 
 ADMIN_UID = 1000  # the first user the host image creates
+OWNER = f"{LABEL}.owner"  # the fingerprint of the checkout whose credentials the lab holds
+
+
+def replace_foreign(engine: docker.DockerClient, owner: str) -> None:
+    """Remove a lab made by another checkout: its hosts and registry hold other credentials."""
+    containers = engine.containers.list(all=True, filters={"label": LABEL})
+    foreign = [c.name for c in containers if c.labels.get(OWNER) != owner]
+    if foreign:
+        note(f"{', '.join(sorted(foreign))} hold another checkout's credentials; replacing the lab")
+        remove_all(engine)
 
 
 def network(engine: docker.DockerClient) -> None:
@@ -66,14 +76,14 @@ def _create(engine: docker.DockerClient, name: str, image: str, ip: str, **host_
     return created["Id"]
 
 
-def registry(engine: docker.DockerClient, image: str, password: str) -> None:
+def registry(engine: docker.DockerClient, image: str, password: str, owner: str) -> None:
     name = f"{topo.PREFIX}-registry"
     if _running(engine, name):
         return
     volume = engine.volumes.create(f"{topo.PREFIX}-registry-data", labels={LABEL: "registry"})
     container_id = _create(
         engine, name, image, str(topo.REGISTRY_IP),
-        labels={LABEL: "registry"},
+        labels={LABEL: "registry", OWNER: owner},
         port_bindings={topo.REGISTRY_PORT: ("127.0.0.1", topo.REGISTRY_PUSH_PORT)},
         binds={volume.name: {"bind": "/var/lib/docker-registry", "mode": "rw"}},
         restart_policy={"Name": "unless-stopped"},
@@ -94,7 +104,7 @@ def _put_file(engine, container_id: str, directory: str, name: str, data: bytes,
     engine.api.put_archive(container_id, directory, buffer.getvalue())
 
 
-def host(engine: docker.DockerClient, image: str, lab_host: topo.LabHost) -> bool:
+def host(engine: docker.DockerClient, image: str, lab_host: topo.LabHost, owner: str) -> bool:
     """Start one host (systemd as PID 1); return whether it was created by this call."""
     if _running(engine, lab_host.container):
         return False
@@ -105,7 +115,8 @@ def host(engine: docker.DockerClient, image: str, lab_host: topo.LabHost) -> boo
         engine, lab_host.container, image, lab_host.ip,
         hostname=lab_host.name,
         environment={"container": "docker"},
-        labels={LABEL: "host", f"{LABEL}.host": lab_host.name, f"{LABEL}.group": lab_host.group},
+        labels={LABEL: "host", OWNER: owner,
+                f"{LABEL}.host": lab_host.name, f"{LABEL}.group": lab_host.group},
         # What systemd and a nested Docker engine need without --privileged; NET_ADMIN lets
         # the hardening role load the host's firewall into its own network namespace.
         cap_add=["SYS_ADMIN", "NET_ADMIN"],

@@ -6,6 +6,7 @@ encrypted, the way a real environment keeps them in Vault or AWS Secrets Manager
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import subprocess
 from pathlib import Path
@@ -47,11 +48,14 @@ def ssh_key() -> Path:
     return SSH_KEY
 
 
-def _vault() -> VaultLib:
+def _vault_password() -> bytes:
     if not VAULT_PASSWORD.exists():
         _write_private(VAULT_PASSWORD, secrets.token_urlsafe(32).encode() + b"\n")
-    password = VAULT_PASSWORD.read_bytes().strip()
-    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
+    return VAULT_PASSWORD.read_bytes().strip()
+
+
+def _vault() -> VaultLib:
+    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(_vault_password()))])
 
 
 def lab_secrets() -> dict[str, object]:
@@ -71,3 +75,13 @@ def lab_secrets() -> dict[str, object]:
     VAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
     VAULT_FILE.write_bytes(vault.encrypt(plaintext.encode()))
     return values
+
+
+def fingerprint() -> str:
+    """Who made the lab: a digest of this checkout's vault password and SSH key.
+
+    Another checkout's lab (a CI clone beside a developer's tree) holds other credentials, so its
+    hosts would refuse this checkout's key and its registry this checkout's password.
+    """
+    digest = hashlib.sha256(_vault_password() + ssh_key().with_suffix(".pub").read_bytes())
+    return digest.hexdigest()[:16]
