@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.orm import Session, scoped_session
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -25,7 +26,14 @@ def configure_engine_events(engine: Engine) -> None:
         cursor.close()
 
 
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
+def matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: what every compare-and-set write checks.
+
+    Session.execute is typed as returning a plain Result; for these statements it is a cursor's."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def after_commit(session: Session | scoped_session[Any], callback: Callable[[], object]) -> None:
     """Run `callback` once the session's current transaction commits; a rollback drops it.
 
     For effects outside the database that must not count work that never happened (a metric)."""

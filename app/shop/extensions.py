@@ -33,6 +33,13 @@ class Model(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Model)
+# The base every model subclasses. At run time it is db.Model (Flask-SQLAlchemy's subclass of Model,
+# which names tables and binds sessions); a type checker cannot follow an attribute as a base
+# class, so it is shown Model, the declarative base db.Model extends.
+if TYPE_CHECKING:
+    BaseModel = Model
+else:
+    BaseModel = db.Model
 migrate = Migrate()
 cache = Cache()
 

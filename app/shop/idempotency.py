@@ -30,6 +30,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .columns import utcnow
+from .database import matched
 from .errors import Conflict, Problem
 from .extensions import db
 from .orders.models import IdempotencyRecord
@@ -91,10 +92,10 @@ def _claim(customer_id: int, key: str, request_fingerprint: str, ttl_seconds: in
         if (existing.response_status is None and existing.locked_until is not None and existing.locked_until <= now
                 and hmac.compare_digest(existing.request_fingerprint, request_fingerprint)):
             # The request holding the key died (or hung) past its lease: this one takes over.
-            taken = db.session.execute(update(IdempotencyRecord).where(
+            taken = matched(db.session.execute(update(IdempotencyRecord).where(
                 IdempotencyRecord.id == existing.id, IdempotencyRecord.response_status.is_(None),
                 IdempotencyRecord.locked_until == existing.locked_until,
-            ).values(locked_until=now + timedelta(seconds=lease_seconds))).rowcount
+            ).values(locked_until=now + timedelta(seconds=lease_seconds))))
             db.session.commit()
             if taken == 1:
                 return existing.id
@@ -175,7 +176,7 @@ def answer_once(customer_id: int, key: str | None, request_fingerprint: str, ttl
 
 
 def purge_expired(now: datetime | None = None) -> int:
-    purged = db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))).rowcount
+    purged = matched(db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))))
     db.session.commit()
     return purged

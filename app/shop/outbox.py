@@ -10,10 +10,10 @@ from sqlalchemy import JSON, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import UtcDateTime, utcnow
-from .extensions import db
+from .extensions import BaseModel, db
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(BaseModel):
     __tablename__ = "outbox_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,12 +6,12 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 ROLES = ("customer", "staff")
 
 
-class User(db.Model):
+class User(BaseModel):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

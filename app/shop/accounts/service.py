@@ -35,7 +35,7 @@ def register(email: str, password: str, name: str, role: str = "customer") -> Us
         db.session.commit()
         if claimed is None:
             raise Conflict(f"An account for {email.lower()} already exists.", field="email") from None
-        return db.session.get(User, claimed)
+        return db.session.get_one(User, claimed)
     return user
 
 
@@ -50,7 +50,7 @@ def guest_for(email: str, name: str) -> User:
             db.session.commit()
         except IntegrityError:  # the same guest checking out twice at once: the other made it
             db.session.rollback()
-        found = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        found = db.session.scalars(select(User).where(func.lower(User.email) == email.lower())).one()
     if found.role != GUEST:
         raise Conflict(f"An account for {email.lower()} exists; log in to check out with it.", field="email")
     return found
@@ -81,7 +81,7 @@ def user_from_token(token: str, secret_key: str, max_age: int) -> User | None:
     return signed_in_user(data.get("uid"), data.get("epoch", 0))
 
 
-def signed_in_user(user_id, epoch) -> User | None:
+def signed_in_user(user_id: object, epoch: object) -> User | None:
     """The user a session or token names, unless they logged out since it was issued."""
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     return user if user is not None and epoch == user.auth_epoch else None

@@ -6,10 +6,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 
-class Cart(db.Model):
+class Cart(BaseModel):
     """A cart. Its id is an unguessable token, so a guest holds the cart by knowing the id; a
     customer's cart is tied to the account and hidden from everyone else.
 
@@ -36,7 +36,7 @@ class Cart(db.Model):
     )
 
 
-class CartLine(db.Model):
+class CartLine(BaseModel):
     __tablename__ = "cart_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
@@ -48,7 +48,7 @@ class CartLine(db.Model):
     product = relationship("Product", lazy="joined")
 
 
-class Promotion(db.Model):
+class Promotion(BaseModel):
     """An automatic promotion. `kind` says which of the fields apply:
 
     percent: `percent` off matching lines; fixed: `amount_cents` off each matching unit;
@@ -74,7 +74,7 @@ class Promotion(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class Coupon(db.Model):
+class Coupon(BaseModel):
     """A code a customer enters: percent or fixed off the order, or free shipping."""
 
     __tablename__ = "coupons"

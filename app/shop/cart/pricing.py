@@ -108,9 +108,9 @@ class Quote:
     tax_cents: int
     tax_rate_bps: int
     total_cents: int
-    coupon: dict | None
+    coupon: dict[str, Any] | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -10,13 +10,14 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..catalog.models import Product
 from ..columns import utcnow
+from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..metrics import CART_CONFLICTS
@@ -48,7 +49,7 @@ def get_cart(cart_id: str, customer: User | None) -> Cart:
     return cart
 
 
-def _visible_to(customer: User | None):
+def _visible_to(customer: User | None) -> ColumnElement[bool]:
     """A guest's cart is anyone's who holds its id; a customer's cart is theirs alone."""
     if customer is None:
         return Cart.customer_id.is_(None)
@@ -67,9 +68,9 @@ def _change_cart(cart_id: str, customer: User | None, expected_version: int | No
     claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open", _visible_to(customer))
     if expected_version is not None:
         claim = claim.where(Cart.version == expected_version)
-    claimed = db.session.execute(
+    claimed = matched(db.session.execute(
         claim.values(version=Cart.version + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         db.session.rollback()
         current = get_cart(cart_id, customer)  # 404 for a cart that is gone or not the caller's
@@ -176,12 +177,12 @@ def set_coupon(cart_id: str, customer: User | None, code: str | None,
     return _change_cart(cart_id, customer, expected_version, change)
 
 
-def _claim(cart_id: str, *conditions) -> bool:
+def _claim(cart_id: str, *conditions: ColumnElement[bool]) -> bool:
     """Bump an open cart's version, taking its lock as every cart edit does (see _change_cart)."""
     claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open", *conditions)
-    return db.session.execute(
+    return matched(db.session.execute(
         claim.values(version=Cart.version + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    )) == 1
 
 
 def open_cart_of(customer: User) -> Cart | None:
@@ -211,12 +212,12 @@ def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
                                .order_by(Cart.updated_at.desc()).limit(1))
     own_claimed = own_id is not None and _claim(own_id)
     db.session.expire_all()
-    guest = db.session.get(Cart, guest.id)
+    guest = db.session.get_one(Cart, guest.id)
     if not own_claimed:
         guest.customer_id = customer.id
         db.session.commit()
         return guest
-    own = db.session.get(Cart, own_id)
+    own = db.session.get_one(Cart, own_id)
     for line in guest.lines:
         existing = _line(own, line.product_id)
         if existing:

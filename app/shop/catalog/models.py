@@ -6,10 +6,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 
-class Category(db.Model):
+class Category(BaseModel):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -17,7 +17,7 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(120))
 
 
-class Product(db.Model):
+class Product(BaseModel):
     """A product; `stock` is what can still be sold (reservations already taken off).
 
     Full-text search lives beside the table: a generated tsvector column with a GIN index on
@@ -46,7 +46,7 @@ class Product(db.Model):
     image: Mapped[ProductImage | None] = relationship(lazy="joined", viewonly=True)
 
 
-class ProductImage(db.Model):
+class ProductImage(BaseModel):
     """A product's picture (see catalog/images.py), found by the fingerprint its URL carries."""
 
     __tablename__ = "product_images"

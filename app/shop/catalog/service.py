@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..numbers import MAX_ID, whole_number
@@ -58,7 +59,7 @@ def get_product(product_id: int) -> Product:
     return product
 
 
-_ORDERINGS = {
+_ORDERINGS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "price_asc": (Product.price_cents.asc(), Product.id.asc()),
     "price_desc": (Product.price_cents.desc(), Product.id.asc()),
     "name": (Product.name.asc(), Product.id.asc()),
@@ -113,7 +114,8 @@ def list_products(wanted: ProductFilter, search_words: Callable[[], list[str]] =
     return _search(statement, spelled, search.similar, wanted)
 
 
-def _search(statement: Select, words: list[str], matching: search.Matching, wanted: ProductFilter) -> ProductPage:
+def _search(statement: Select[tuple[Product]], words: list[str], matching: search.Matching,
+            wanted: ProductFilter) -> ProductPage:
     statement, relevance = matching(statement, words, db.engine.dialect.name)
     ordering = _ORDERINGS.get(wanted.sort or "relevance", (relevance.desc(), Product.id.asc()))
     # Ranking already visits every match, so the total rides along instead of a second search.
@@ -187,12 +189,12 @@ def set_stock(product_id: int, stock: int) -> Product:
 def adjust_stock(product_id: int, delta: int, max_stock: int) -> Product:
     """Add `delta` (negative to take away) in one statement, so concurrent adjustments add up."""
     product = get_product(product_id)
-    changed = db.session.execute(
+    changed = matched(db.session.execute(
         update(Product)
         .where(Product.id == product.id, Product.stock + delta >= 0, Product.stock + delta <= max_stock)
         .values(stock=Product.stock + delta)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.commit()
     db.session.refresh(product)
     if changed != 1:

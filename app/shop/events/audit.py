@@ -12,14 +12,14 @@ from sqlalchemy import BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel, db
 from . import Event, Retry, consumer, faults
 
 # Fault hook for the tests: events whose payload has this key fail (a poison message) while set.
 POISON_ENV = "SHOP_EVENTS_FAULT_POISON"
 
 
-class OrderEventLog(db.Model):
+class OrderEventLog(BaseModel):
     __tablename__ = "order_event_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,7 +30,7 @@ class OrderEventLog(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class OrderEventCount(db.Model):
+class OrderEventCount(BaseModel):
     __tablename__ = "order_event_counts"
 
     order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

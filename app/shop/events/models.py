@@ -9,10 +9,10 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 
-class InboxEntry(db.Model):
+class InboxEntry(BaseModel):
     """An event a consumer has processed: committed with the handler's final changes."""
 
     __tablename__ = "event_inbox"
@@ -24,7 +24,7 @@ class InboxEntry(db.Model):
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class DeadLetter(db.Model):
+class DeadLetter(BaseModel):
     """An event a consumer failed on after its last retry, kept for staff to inspect and replay."""
 
     __tablename__ = "dead_letters"

@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
 from ..columns import utcnow
+from ..database import matched
 from ..extensions import db
 from ..orders import states
 from ..orders.models import Order
@@ -44,7 +46,7 @@ class Intent:
 
     shipment_id: int
     reference: str
-    address: dict
+    address: dict[str, Any]
     items: int
 
 
@@ -78,7 +80,7 @@ def _record_intent(order_id: int, carrier_name: str, now: datetime) -> Intent | 
     db.session.execute(insert_once(Shipment, order_id=order_id, carrier=carrier_name,
                                    reference=shipment_reference(order_id), status=BOOKING, postal_code=postal_code,
                                    route=[], created_at=now, updated_at=now))
-    shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order_id))
+    shipment = db.session.scalars(select(Shipment).where(Shipment.order_id == order_id)).one()
     if shipment.status != BOOKING:
         status = shipment.status
         db.session.commit()
@@ -105,17 +107,17 @@ def _refused(shipment_id: int, reason: str, now: datetime) -> str:
 def record_booking(shipment_id: int, booking: Booking, carrier: Carrier, now: datetime) -> str:
     """Step 3: the carrier's booking recorded with the ETA it gives. Recording twice is harmless;
     a booking made for an order cancelled meanwhile is called off at the carrier."""
-    shipment = db.session.get(Shipment, shipment_id, populate_existing=True)
+    shipment = db.session.get_one(Shipment, shipment_id, populate_existing=True)
     network = load_network()
     eta = network.eta(network.route_to(shipment.postal_code), booking.booked_at)
-    recorded = db.session.execute(
+    recorded = matched(db.session.execute(
         update(Shipment).where(Shipment.id == shipment_id, Shipment.status == BOOKING)
         .values(status=LABEL_CREATED, tracking_number=booking.tracking_number, eta=eta, updated_at=now)
-    ).rowcount == 1
+    )) == 1
     if recorded:
         db.session.commit()
         return LABEL_CREATED
-    status = db.session.scalar(select(Shipment.status).where(Shipment.id == shipment_id))
+    status = db.session.scalars(select(Shipment.status).where(Shipment.id == shipment_id)).one()
     if status == CANCELLED:
         db.session.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.tracking_number.is_(None))
                            .values(tracking_number=booking.tracking_number, updated_at=now))
@@ -144,8 +146,9 @@ def cancel_shipment(order_id: int, carrier: Carrier, now: datetime | None = None
     shipment_id, status, tracking_number = shipment.id, shipment.status, shipment.tracking_number
     if status == BOOKING:
         # The booking in flight sees this and calls its parcel off once the carrier answers.
-        cancelled = db.session.execute(update(Shipment).where(Shipment.id == shipment_id, Shipment.status == BOOKING)
-                                       .values(status=CANCELLED, updated_at=now)).rowcount == 1
+        cancelled = matched(db.session.execute(
+            update(Shipment).where(Shipment.id == shipment_id, Shipment.status == BOOKING)
+            .values(status=CANCELLED, updated_at=now))) == 1
         db.session.commit()
         return CANCELLED if cancelled else cancel_shipment(order_id, carrier, now)
     db.session.commit()

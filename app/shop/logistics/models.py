@@ -13,7 +13,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, iso, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 from .carrier import DELIVERED, RETURNED_TO_SENDER, TRACKING_STATUSES
 
 # A shipment's life: booking -> label_created -> the carrier's statuses (carrier.py) -> delivered |
@@ -26,7 +26,7 @@ STATUSES = (BOOKING, *TRACKING_STATUSES, CANCELLED, UNROUTABLE)
 FINAL = frozenset({DELIVERED, RETURNED_TO_SENDER, CANCELLED, UNROUTABLE})
 
 
-class Shipment(db.Model):
+class Shipment(BaseModel):
     __tablename__ = "shipments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +48,7 @@ class Shipment(db.Model):
     events: Mapped[list[ShipmentEvent]] = relationship(back_populates="shipment", order_by="ShipmentEvent.id")
 
 
-class ShipmentEvent(db.Model):
+class ShipmentEvent(BaseModel):
     """A carrier event, kept once however often (and in whatever order) it arrives."""
 
     __tablename__ = "shipment_events"

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy import ForeignKey, Row, String, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, iso, utcnow
-from ..extensions import db
+from ..extensions import BaseModel, db
 from ..payments.models import insert_once
 from ..payments.webhooks import sign
 from .carrier import (
@@ -50,7 +50,7 @@ SANDBOX_ADDRESSES = {
 DELAY_HOURS = 12
 
 
-class SandboxParcel(db.Model):
+class SandboxParcel(BaseModel):
     """The sandbox's bookings: one per reference."""
 
     __tablename__ = "sandbox_parcels"
@@ -62,7 +62,7 @@ class SandboxParcel(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class SandboxTrackingEvent(db.Model):
+class SandboxTrackingEvent(BaseModel):
     """A parcel's journey, scheduled at booking; `emitted_at` is set once the sandbox's clock reaches `due_at`."""
 
     __tablename__ = "sandbox_tracking_events"
@@ -110,7 +110,7 @@ def journey(network: Network, postal_code: str, booked_at: datetime, scenario: s
     return [*events, (DELIVERED, delivery, names[destination], "Delivered")]
 
 
-def _event(row) -> CarrierEvent:
+def _event(row: Row[Any]) -> CarrierEvent:
     return CarrierEvent(row.id, row.tracking_number, row.status, row.due_at, row.location, row.detail)
 
 
@@ -141,7 +141,7 @@ class SandboxCarrier:
                                                   scenario=scenario, booked_at=now)
                                       .returning(SandboxParcel.reference)).scalar()
             if made is not None:
-                connection.execute(SandboxTrackingEvent.__table__.insert(), [
+                connection.execute(insert(SandboxTrackingEvent), [
                     {"id": f"{tracking_number}-{number}", "tracking_number": tracking_number, "status": status,
                      "due_at": due, "location": location, "detail": detail}
                     for number, (status, due, location, detail) in enumerate(events, 1)])

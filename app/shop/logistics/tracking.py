@@ -87,7 +87,7 @@ def _follow(shipment: Shipment, now: datetime) -> None:
     shipment.status = latest.status
     shipment.eta = _eta(shipment, latest)
     shipment.updated_at = now
-    order = db.session.get(Order, shipment.order_id)
+    order = db.session.get_one(Order, shipment.order_id)
     moved_on = any(event.status != LABEL_CREATED for event in shipment.events)
     if moved_on and order.status == states.PAID:
         orders.apply_move(order, states.SHIPPED,
@@ -122,7 +122,7 @@ def poll_shipments(carrier: Carrier, now: datetime | None = None) -> int:
     db.session.commit()
     applied = 0
     try:
-        for tracking_number in under_way:
+        for tracking_number in filter(None, under_way):
             events = carrier.track(tracking_number)  # nothing of ours open meanwhile
             applied += bool(events) and record_carrier_events(carrier.name, events, "poll", now) == "applied"
     except CarrierError as error:
@@ -134,7 +134,8 @@ def count_shipments(now: datetime | None = None) -> dict[str, int]:
     """Set the shipment gauges: how many are in each status, and how many are late (past their
     ETA, journey not ended)."""
     now = now or utcnow()
-    counts = dict(db.session.execute(select(Shipment.status, func.count()).group_by(Shipment.status)).all())
+    counts: dict[str, int] = {status: count for status, count in db.session.execute(
+        select(Shipment.status, func.count()).group_by(Shipment.status))}
     late = db.session.scalar(select(func.count()).select_from(Shipment).where(
         Shipment.eta < now, Shipment.status.not_in(FINAL)))
     db.session.commit()

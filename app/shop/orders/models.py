@@ -7,13 +7,13 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 if TYPE_CHECKING:
     from ..payments.models import Payment
 
 
-class Order(db.Model):
+class Order(BaseModel):
     __tablename__ = "orders"
     __table_args__ = (Index("ix_orders_status_reserved_until", "status", "reserved_until"),)
 
@@ -45,7 +45,7 @@ class Order(db.Model):
     payments: Mapped[list[Payment]] = relationship(back_populates="order", order_by="Payment.id")
 
 
-class OrderLine(db.Model):
+class OrderLine(BaseModel):
     __tablename__ = "order_lines"
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
@@ -59,7 +59,7 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
-class OrderTransition(db.Model):
+class OrderTransition(BaseModel):
     """The order's history: every change of state, when, and why."""
 
     __tablename__ = "order_transitions"
@@ -74,7 +74,7 @@ class OrderTransition(db.Model):
     order: Mapped[Order] = relationship(back_populates="transitions")
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(BaseModel):
     """One Idempotency-Key, scoped to a customer: the request's fingerprint and its answer."""
 
     __tablename__ = "idempotency_records"

@@ -10,9 +10,10 @@ says whether it won, so concurrent requests never oversell, double-release or do
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Integer, Select, bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from .. import idempotency
@@ -23,9 +24,9 @@ from ..cart.pricing import PricingPolicy
 from ..catalog.cache import invalidate_products
 from ..catalog.models import Product
 from ..columns import iso, utcnow
-from ..database import after_commit
+from ..database import after_commit, matched
 from ..errors import Conflict, NotFound, Problem
-from ..extensions import db
+from ..extensions import BaseModel, db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, REVENUE, STOCKOUTS
 from ..numbers import MAX_ID
 from ..outbox import record_event
@@ -116,7 +117,7 @@ def _shortfall(wanted: list[tuple[int, int, int]]) -> Problem:
     return Conflict("The stock changed while checking out; retry.")
 
 
-def _columns(row) -> dict[str, Any]:
+def _columns(row: BaseModel) -> dict[str, Any]:
     """A transient model's set column values, for a Core insert (defaults fill the rest)."""
     values = ((column.key, getattr(row, column.key)) for column in row.__table__.columns)
     return {key: value for key, value in values if value is not None}
@@ -134,11 +135,11 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
     wanted = [(line.product_id, line.quantity, line.unit_price_cents) for line in quote.lines]
 
     # Claiming the cart at the version we priced takes its lock; an edit since then refuses us.
-    claimed = db.session.execute(
+    claimed = matched(db.session.execute(
         update(Cart).where(Cart.id == cart.id, Cart.status == "open", Cart.version == cart.version)
         .values(status="checked_out", version=Cart.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         db.session.rollback()
         raise Conflict(f"Cart {cart_id} changed or was checked out meanwhile; review it and retry.",
@@ -149,7 +150,7 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
         customer_id=customer.id, cart_id=cart.id, status=states.PENDING_PAYMENT, currency=quote.currency,
         subtotal_cents=quote.subtotal_cents, discount_cents=quote.discount_cents,
         shipping_cents=quote.shipping_cents, tax_cents=quote.tax_cents, total_cents=quote.total_cents,
-        coupon_code=quote.coupon["code"] if coupon_applied else None,
+        coupon_code=quote.coupon["code"] if quote.coupon and coupon_applied else None,
         pricing=quote.to_dict(), shipping_address=shipping_address,
         reserved_until=now + timedelta(seconds=reservation_seconds), created_at=now, updated_at=now,
         lines=[OrderLine(product_id=line.product_id, product_name=line.name,
@@ -172,11 +173,11 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
     if len(_reserve_stock(wanted)) != len(wanted):
         db.session.rollback()
         raise _shortfall(wanted)
-    if coupon_applied and db.session.execute(
+    if coupon_applied and matched(db.session.execute(
         update(Coupon).where(Coupon.code == order.coupon_code,
                              (Coupon.usage_limit.is_(None)) | (Coupon.times_used < Coupon.usage_limit))
         .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
-    ).rowcount != 1:
+    )) != 1:
         db.session.rollback()
         raise Conflict(f"Coupon {order.coupon_code} was used up meanwhile; remove it and retry.",
                        field="coupon_code")
@@ -190,7 +191,7 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
 
 # --- reading ----------------------------------------------------------------------------------
 
-def _visible(query, viewer: User):
+def _visible(query: Select[tuple[Order]], viewer: User) -> Select[tuple[Order]]:
     return query if viewer.is_staff else query.where(Order.customer_id == viewer.id)
 
 
@@ -255,11 +256,11 @@ def _move(order: Order, to_status: str, cause: str, now: datetime) -> str:
     from_status = order.status
     if not states.can_move(from_status, to_status):
         raise IllegalTransition(order.id, from_status, to_status)
-    moved = db.session.execute(
+    moved = matched(db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == from_status)
         .values(status=to_status, updated_at=now,
                 reserved_until=order.reserved_until if to_status == states.PENDING_PAYMENT else None)
-    ).rowcount
+    ))
     if moved != 1:
         db.session.rollback()
         current = db.session.scalar(select(Order.status).where(Order.id == order.id))
@@ -275,7 +276,7 @@ def apply_move(order: Order, to_status: str, cause: str, now: datetime) -> list[
     from_status = _move(order, to_status, cause, now)
     if to_status == states.PAID:
         revenue = REVENUE.labels(order.currency)
-        after_commit(db.session, lambda total=order.total_cents: revenue.inc(total))
+        after_commit(db.session, partial(revenue.inc, order.total_cents))
     if to_status == states.CANCELLED:
         _give_back_coupons([order.id])
     return _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
@@ -292,10 +293,10 @@ def after_move(to_status: str, viewer: User | None, returned: list[int]) -> None
 def lock(order: Order, now: datetime) -> None:
     """Take the order's row lock for this transaction, provided it is still in the state read:
     a concurrent payment, move or expiry waits, then sees what this one did."""
-    locked = db.session.execute(
+    locked = matched(db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == order.status)
         .values(updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if locked != 1:
         db.session.rollback()
         current = db.session.scalar(select(Order.status).where(Order.id == order.id))
@@ -363,7 +364,7 @@ def release_expired_reservations(now: datetime | None = None) -> int:
         _give_back_coupons(order_ids)
         cause = "reservation expired"
         db.session.execute(
-            OrderTransition.__table__.insert(),
+            insert(OrderTransition),
             [{"order_id": order_id, "from_status": states.PENDING_PAYMENT, "to_status": states.CANCELLED,
               "cause": cause, "at": now} for order_id in order_ids],
         )

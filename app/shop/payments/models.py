@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..columns import UtcDateTime, iso, utcnow
-from ..extensions import db
+from ..extensions import BaseModel, db
 
 if TYPE_CHECKING:
     from ..orders.models import Order
@@ -28,7 +29,7 @@ REQUIRES_CONFIRMATION = "requires_confirmation"
 REFUNDED = "refunded"
 
 
-class Payment(db.Model):
+class Payment(BaseModel):
     """One attempt to charge a card for an order."""
 
     __tablename__ = "payments"
@@ -52,7 +53,7 @@ class Payment(db.Model):
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
 
 
-class Refund(db.Model):
+class Refund(BaseModel):
     """Giving a succeeded charge back, and what the order does once the money is back."""
 
     __tablename__ = "refunds"
@@ -74,7 +75,7 @@ class Refund(db.Model):
     payment: Mapped[Payment] = relationship(back_populates="refunds")
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(BaseModel):
     """Payment webhook events already applied, so a replayed event has no second effect."""
 
     __tablename__ = "webhook_events"
@@ -91,10 +92,8 @@ def payment_document(payment: Payment) -> dict[str, Any]:
             "failure_reason": payment.failure_reason, "created_at": iso(payment.created_at)}
 
 
-def insert_once(model, **row: Any):
+def insert_once(model: type[BaseModel], **row: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that does nothing when the primary key or a unique key is taken."""
     if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model).values(**row).on_conflict_do_nothing()
+        return postgresql.insert(model).values(**row).on_conflict_do_nothing()
+    return sqlite.insert(model).values(**row).on_conflict_do_nothing()

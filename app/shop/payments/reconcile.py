@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from ..columns import utcnow
+from ..database import matched
 from ..extensions import db
 from ..metrics import PAYMENTS
 from .gateway import GatewayError, GatewayUnavailable, PaymentGateway
@@ -59,10 +60,10 @@ def reconcile_payments(gateway: PaymentGateway, grace_seconds: int, now: datetim
 
 
 def _abandon(payment_id: int, now: datetime) -> bool:
-    abandoned = db.session.execute(
+    abandoned = matched(db.session.execute(
         update(Payment).where(Payment.id == payment_id, Payment.status == PENDING)
         .values(status=FAILED, failure_reason="abandoned: the charge never reached the gateway", updated_at=now)
-    ).rowcount == 1
+    )) == 1
     db.session.commit()
     if abandoned:
         PAYMENTS.labels(outcome="abandoned").inc()

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from ..accounts.models import User
 from ..columns import utcnow
+from ..database import matched
 from ..errors import Conflict
 from ..extensions import db
 from ..orders import service as orders
@@ -74,14 +75,17 @@ def carry_out_refunds(refund_ids: list[int], gateway: PaymentGateway, now: datet
     """Make these recorded refunds at the gateway, each under its own key, and record them.
     Raises GatewayUnavailable if the gateway does not answer (the refund stays pending)."""
     for refund_id in refund_ids:
-        refund = db.session.get(Refund, refund_id, populate_existing=True)
-        call = (refund.payment.gateway_reference, refund.amount_cents, refund.currency, refund.idempotency_key)
+        refund = db.session.get_one(Refund, refund_id, populate_existing=True)
+        charge, amount, currency, key = (refund.payment.gateway_reference, refund.amount_cents, refund.currency,
+                                         refund.idempotency_key)
         pending = refund.status == PENDING
         db.session.commit()
         if not pending:
             continue
+        if charge is None:  # only a charge the gateway made is refunded, and it named it
+            raise ValueError(f"refund {refund_id}: its payment has no gateway reference")
         try:
-            reference = gateway.refund(*call)
+            reference = gateway.refund(charge, amount, currency, key)
         except GatewayError as error:
             raise GatewayUnavailable("the refund is not known to be made yet.") from error
         record_refund(refund_id, reference, now, viewer)
@@ -89,22 +93,24 @@ def carry_out_refunds(refund_ids: list[int], gateway: PaymentGateway, now: datet
 
 def record_refund(refund_id: int, reference: str, now: datetime, viewer: User | None = None) -> None:
     """The gateway made the refund: record it, and move the order once all its money is back."""
-    made = db.session.execute(
+    made = matched(db.session.execute(
         update(Refund).where(Refund.id == refund_id, Refund.status == PENDING)
         .values(status=SUCCEEDED, gateway_reference=reference, updated_at=now)
-    ).rowcount == 1
+    )) == 1
     if not made:
         db.session.rollback()
         return
-    refund = db.session.get(Refund, refund_id, populate_existing=True)
+    refund = db.session.get_one(Refund, refund_id, populate_existing=True)
     payment = refund.payment
     payment.status, payment.updated_at = REFUNDED, now
     order = payment.order
     record_event("payment.refunded", order_id=order.id, payment_id=payment.id, amount_cents=refund.amount_cents,
                  currency=refund.currency, refund_reference=reference)
-    moving = (refund.order_status is not None and states.can_move(order.status, refund.order_status)
-              and not pending_refunds(order.id))
-    returned = orders.apply_move(order, refund.order_status, refund.cause, now) if moving else []
+    # The order moves once no refund of it is still pending.
+    moving_to = refund.order_status
+    if moving_to is not None and not (states.can_move(order.status, moving_to) and not pending_refunds(order.id)):
+        moving_to = None
+    returned = orders.apply_move(order, moving_to, refund.cause, now) if moving_to else []
     db.session.commit()
-    if moving:
-        orders.after_move(refund.order_status, viewer, returned)
+    if moving_to:
+        orders.after_move(moving_to, viewer, returned)

@@ -9,12 +9,13 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, select, update
+from sqlalchemy import Row, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel, db
 from .gateway import FAILED, REQUIRES_CONFIRMATION, SUCCEEDED, Card, Charge, check_card
 from .models import insert_once
 from .webhooks import sign
@@ -27,7 +28,7 @@ SANDBOX_CARDS = {
 }
 
 
-class SandboxEntry(db.Model):
+class SandboxEntry(BaseModel):
     """The sandbox's ledger: one charge or refund per idempotency key."""
 
     __tablename__ = "sandbox_charges"
@@ -63,8 +64,9 @@ class SandboxGateway:
         return None if entry is None else Charge(entry.reference, entry.status, entry.failure_reason)
 
     def refund(self, charge_reference: str, amount_cents: int, currency: str, idempotency_key: str) -> str:
-        return self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None, amount_cents,
-                          currency).reference
+        entry = self._keep(idempotency_key, "refund", f"re_{secrets.token_hex(12)}", SUCCEEDED, None,
+                           amount_cents, currency)
+        return str(entry.reference)
 
     def awaiting_confirmation(self, made_before: datetime) -> list[str]:
         """The charges still awaiting the bank's confirmation that were made before this time."""
@@ -80,19 +82,19 @@ class SandboxGateway:
                                                           SandboxEntry.status == REQUIRES_CONFIRMATION)
                                .values(status=SUCCEEDED))
 
-    def entries(self, kind: str) -> list[SandboxEntry]:
+    def entries(self, kind: str) -> list[Row[Any]]:
         """Every charge or refund the sandbox made, oldest first (what a gateway's dashboard shows)."""
         with db.engine.connect() as connection:
             return list(connection.execute(select(SandboxEntry).where(SandboxEntry.kind == kind)
                                            .order_by(SandboxEntry.created_at)).all())
 
-    def _entry(self, idempotency_key: str, kind: str):
+    def _entry(self, idempotency_key: str, kind: str) -> Row[Any] | None:
         with db.engine.connect() as connection:
             return connection.execute(select(SandboxEntry).where(
                 SandboxEntry.idempotency_key == idempotency_key, SandboxEntry.kind == kind)).first()
 
     def _keep(self, idempotency_key: str, kind: str, reference: str, status: str, reason: str | None,
-              amount_cents: int, currency: str):
+              amount_cents: int, currency: str) -> Row[Any]:
         """The entry under this key: this one, or the one a concurrent twin kept first.
 
         A connection and transaction of the sandbox's own: what it made stays made, whatever

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from .. import idempotency
 from ..accounts.models import User
 from ..columns import utcnow
+from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..metrics import PAYMENTS, PAYMENTS_FAILED
@@ -132,21 +133,21 @@ def _forget_attempt(payment_id: int) -> None:
 
 
 def _documents(payment_id: int) -> dict[str, Any]:
-    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).options(
+    payment = db.session.scalars(select(Payment).where(Payment.id == payment_id).options(
         selectinload(Payment.order).selectinload(Order.lines),
         selectinload(Payment.order).selectinload(Order.transitions),
-        selectinload(Payment.order).selectinload(Order.payments)))
+        selectinload(Payment.order).selectinload(Order.payments))).one()
     return {"payment": payment_document(payment), "order": orders.order_document(payment.order)}
 
 
 def record_charge(payment_id: int, charge: Charge, gateway: PaymentGateway, now: datetime) -> dict[str, Any]:
     """Step 3: the gateway's answer for a pending attempt recorded, the order moved, committed
     (with the request's idempotent answer). Recording twice is harmless: only the first counts."""
-    recorded = db.session.execute(
+    recorded = matched(db.session.execute(
         update(Payment).where(Payment.id == payment_id, Payment.status == PENDING)
         .values(status=charge.status, gateway_reference=charge.reference, failure_reason=charge.failure_reason,
                 updated_at=now)
-    ).rowcount == 1
+    )) == 1
     refunds = _settle(payment_id, charge.status, "payment succeeded", now) if recorded else []
     document = _documents(payment_id)
     if charge.status != FAILED:  # a declined card answers the 402 problem raised after the commit
@@ -161,7 +162,7 @@ def record_charge(payment_id: int, charge: Charge, gateway: PaymentGateway, now:
 def _settle(payment_id: int, status: str, cause: str, now: datetime) -> list[int]:
     """Move the order as the payment's new status says; the refunds now owed (a charge that
     succeeded for an order cancelled meanwhile), to be made after the commit."""
-    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    payment = db.session.get_one(Payment, payment_id, populate_existing=True)
     order = payment.order
     if status == FAILED:
         record_event("payment.failed", order_id=order.id, payment_id=payment.id, reason=payment.failure_reason)
@@ -194,13 +195,13 @@ def apply_payment_event(event_id: str, event_type: str, charge_reference: str, f
         db.session.rollback()
         return "duplicate"
     outcome = {"payment.succeeded": SUCCEEDED, "payment.failed": FAILED}.get(event_type)
-    settled = outcome is not None and db.session.execute(
+    settled = None if outcome is None else db.session.execute(
         update(Payment).where(Payment.gateway_reference == charge_reference, Payment.status == REQUIRES_CONFIRMATION)
         .values(status=outcome, updated_at=now,
                 failure_reason=(failure_reason or "declined by the bank") if outcome == FAILED else None)
         .returning(Payment.id)
     ).scalar()
-    if not settled:
+    if outcome is None or settled is None:
         db.session.commit()
         return "ignored"
     refunds = _settle(settled, outcome, "payment confirmed", now)
