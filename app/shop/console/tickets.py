@@ -44,7 +44,8 @@ def queue():
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
     document = support.get_ticket(ticket_id, current_user())
-    return render_template("console/ticket.html", ticket=document, moves=sorted(MOVES[document["status"]]),
+    moves = [status for status in STATUSES if status in MOVES[document["status"]]]
+    return render_template("console/ticket.html", ticket=document, moves=moves,
                            categories=CATEGORIES, priorities=support.PRIORITIES, staff=support.staff_members())
 
 

@@ -1,5 +1,5 @@
 """Storefront support pages: the shopper's tickets, opening one (from an order page too), reading
-the thread and replying."""
+the thread and replying; and rating a delivered order from its page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..api import PageQuery, parse
 from ..errors import Problem
 from ..orders import service as orders
 from ..support import service as support
-from ..support.schemas import NewMessage, NewTicket
+from ..support.schemas import NewFeedback, NewMessage, NewTicket
 from .forms import form_blueprint, sentence
 from .session import safe_next
 
@@ -119,3 +119,38 @@ def resolve(ticket_id: int):
             raise
         flash(problem.detail, "error")
     return redirect(url_for("support_pages.ticket", ticket_id=ticket_id))
+
+
+@bp.app_template_global()
+def feedback_for_order(order: dict) -> dict | None:
+    """For the order page: the shopper's rating of their order, if given (None for someone else's)."""
+    user = current_user()
+    if user is None or user.id != order["customer_id"]:
+        return None
+    return support.order_feedback(order["id"], user)
+
+
+@bp.post("/orders/<int:order_id>/feedback")
+def rate_order(order_id: int):
+    user = current_user()
+    if user is None:
+        return _log_in_first()
+    rating = request.form.get("rating", "")
+    try:
+        body = NewFeedback.model_validate({"rating": int(rating) if rating.isdigit() else rating,
+                                           "comment": request.form.get("comment", "")})
+    except ValidationError:
+        flash("Choose a rating from 1 to 5 stars; a comment may be up to 2000 characters.", "error")
+        return redirect(url_for("order_pages.order", order_id=order_id))
+    try:
+        feedback = support.give_feedback(order_id, user, body.rating, body.comment, _policy())
+    except Problem as problem:
+        if problem.status != 409:
+            raise
+        flash(problem.detail, "error")
+        return redirect(url_for("order_pages.order", order_id=order_id))
+    if feedback["ticket_id"]:
+        flash("Thank you. We are sorry it was not better: our team will answer you here.", "success")
+        return redirect(url_for("support_pages.ticket", ticket_id=feedback["ticket_id"]))
+    flash("Thank you for rating your order.", "success")
+    return redirect(url_for("order_pages.order", order_id=order_id))
