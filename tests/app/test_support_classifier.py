@@ -77,6 +77,15 @@ def test_a_model_trained_on_another_corpus_is_replaced(tmp_path):
     assert joblib.load(path)["corpus"] == classifier.corpus_fingerprint()
 
 
+def test_a_model_that_cannot_be_saved_is_kept_in_memory(tmp_path):
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("")
+    path = blocked / "model.joblib"
+    first = classifier.model(path)
+    assert classifier.model(path) is first
+    assert classifier.classify(first, "where is my parcel", 0.0).category == "shipping"
+
+
 def test_evaluate_prints_accuracy_per_category_figures_and_the_confusion_matrix(runner):
     output = runner.invoke(args=["support", "evaluate"]).output
     assert "Held-out accuracy: 0." in output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -23,6 +24,8 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
+
+log = logging.getLogger(__name__)
 
 CATEGORIES = ("shipping", "payment", "refund", "product", "account", "other")
 # Where a ticket goes for triage when the model is unsure (or has nothing to go on).
@@ -103,20 +106,26 @@ def model(path: Path) -> Pipeline:
     and saved there first if it is absent or stale."""
     with _lock:
         saved = _read(path)
-        if saved is None:
-            save(train(), path)
-            saved = _read(path)
-            if saved is None:  # pragma: no cover - the file was just written
-                raise RuntimeError(f"the ticket classifier could not be saved to {path}")
-        return saved
+        if saved is not None:
+            return saved
+        pipeline = train()
+        try:
+            save(pipeline, path)
+        except OSError as error:
+            # A read-only instance folder: this process keeps the model it trained, in memory.
+            log.warning("the ticket classifier could not be saved to %s (%s); it is kept in memory", path, error)
+            _loaded[path] = (-1.0, pipeline)
+            return pipeline
+        return _read(path) or pipeline
 
 
 def _read(path: Path) -> Pipeline | None:
+    cached = _loaded.get(path)
     try:
         modified = path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-    cached = _loaded.get(path)
+    except OSError:
+        # Kept in memory only when it could not be saved (-1); otherwise the file was removed: train anew.
+        return cached[1] if cached is not None and cached[0] == -1.0 else None
     if cached is not None and cached[0] == modified:
         return cached[1]
     stored = joblib.load(path)
