@@ -55,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
     from .console.dead_letters import bp as console_dead_letters_bp
+    from .console.tickets import bp as console_tickets_bp
     from .events.views import bp as dead_letters_bp
     from .health import bp as health_bp
     from .logistics.views import bp as logistics_bp
@@ -64,10 +65,12 @@ def register_blueprints(app: Flask) -> None:
     from .payments.views import sandbox_bp
     from .routing import register_converters
     from .storefront import blueprints as storefront_blueprints
+    from .support.views import bp as support_bp
 
     register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
-                      logistics_bp, dead_letters_bp, console_dead_letters_bp, *storefront_blueprints()):
+                      logistics_bp, support_bp, dead_letters_bp, console_dead_letters_bp, console_tickets_bp,
+                      *storefront_blueprints()):
         app.register_blueprint(blueprint)
     if app.config["PAYMENT_GATEWAY"] == "sandbox":
         app.register_blueprint(sandbox_bp)

@@ -66,3 +66,27 @@ def register(app: Flask) -> None:
         from .tasks import follow_shipments
 
         click.echo(", ".join(f"{status}: {count}" for status, count in sorted(follow_shipments().items())))
+
+    support = AppGroup("support", help="Customer service: the ticket classifier.")
+    app.cli.add_command(support)
+
+    @support.command("train")
+    def train_command() -> None:
+        """Retrain the ticket classifier on the shipped corpus and the staff's corrections, and save it."""
+        from pathlib import Path
+
+        from .support import classifier
+        from .support.service import corrections
+
+        extra = corrections()
+        path = Path(app.config["SUPPORT_MODEL_PATH"])
+        classifier.save(classifier.train(extra), path, corrections=len(extra))
+        texts, _ = classifier.read_corpus()
+        click.echo(f"Trained on {len(texts)} corpus tickets and {len(extra)} staff corrections; saved to {path}.")
+
+    @support.command("evaluate")
+    def evaluate_command() -> None:
+        """Measure the classifier on a held-out stratified share of the corpus (a fixed split)."""
+        from .support import classifier
+
+        click.echo(classifier.evaluate().render())

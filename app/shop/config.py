@@ -7,6 +7,7 @@ Every setting has an embedded default so the shop runs with no services at all: 
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -143,6 +144,14 @@ class Config:
     TASK_SOFT_TIME_LIMIT_SECONDS = _env_int("TASK_SOFT_TIME_LIMIT_SECONDS", 240)
     TASK_TIME_LIMIT_SECONDS = _env_int("TASK_TIME_LIMIT_SECONDS", 300)
 
+    # Customer service (shop.support). The ticket classifier is saved here (trained from the shipped
+    # corpus on first use when absent; `flask support train` retrains it with the staff's corrections).
+    SUPPORT_MODEL_PATH = os.environ.get("SUPPORT_MODEL_PATH") or str(INSTANCE_DIR / "support-classifier.joblib")
+    # A new ticket the classifier is less sure of than this (0..1) goes to "other" for triage by staff.
+    SUPPORT_CONFIDENCE_THRESHOLD = float(os.environ.get("SUPPORT_CONFIDENCE_THRESHOLD", "0.35"))
+    # A ticket about an order of at least this total (minor units) is answered one priority sooner.
+    SUPPORT_LARGE_ORDER_CENTS = _env_int("SUPPORT_LARGE_ORDER_CENTS", 20000)
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     SESSION_COOKIE_HTTPONLY = True
@@ -170,6 +179,8 @@ class TestConfig(Config):
     REDIS_URL = ""
     BROKER_URL = ""
     CATALOG_NEAR_CACHE_SECONDS = 0.0
+    # One model file for the whole test run (trained once, then loaded), outside the source tree.
+    SUPPORT_MODEL_PATH = str(Path(tempfile.gettempdir()) / "shopstack-tests" / "support-classifier.joblib")
 
 
 def refuse_development_secrets(config) -> None:

@@ -62,6 +62,8 @@ STATE_GAUGES = {
     "shop_orders_paid_unshipped_overdue": (
         "paid_unshipped_overdue", "Orders paid longer ago than the shipping deadline and not shipped yet."),
     "shop_products_negative_stock": ("negative_stock", "Products whose stock on hand is below zero (oversold)."),
+    "shop_support_tickets_overdue": (
+        "tickets_overdue", "Open support tickets whose answer is past its due time."),
 }
 # The release a process runs, always 1: dashboards mark deploys where a new release appears.
 RELEASE_INFO = "shop_release_info"
@@ -116,7 +118,8 @@ def refresh_dead_letters() -> None:
 
 class ShopStateCollector:
     """What the database says at scrape time: the release, and counts that must stay at zero (orders
-    the expiry sweep missed, paid orders not shipped in time, oversold products). Every web host
+    the expiry sweep missed, paid orders not shipped in time, oversold products, support tickets
+    answered late). Every web host
     reports the same counts; alerts take the max across hosts. A database that cannot answer leaves
     the counts out (its own alert says so) rather than failing the scrape."""
 
@@ -128,9 +131,11 @@ class ShopStateCollector:
         release.add_metric([self.app.config["SHOP_RELEASE"]], 1)
         yield release
         from .orders.queries import state_counts
+        from .support.service import overdue_count
 
         try:
-            counts = state_counts(self.app.config["ORDER_SHIPPING_DEADLINE_SECONDS"])
+            counts = {**state_counts(self.app.config["ORDER_SHIPPING_DEADLINE_SECONDS"]),
+                      "tickets_overdue": overdue_count()}
         except Exception:  # noqa: BLE001 - the scrape still reports the process's own metrics
             self.app.logger.warning("/metrics: the database did not answer the state counts", exc_info=True)
             return

@@ -11,10 +11,11 @@ from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
 from .payments.sandbox import SandboxEntry
+from .support.models import CategoryCorrection, OrderFeedback, Ticket, TicketMessage
 
 __all__ = [
-    "Cart", "CartLine", "Category", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry", "Order",
-    "OrderEventCount", "OrderEventLog", "OrderLine", "OrderTransition", "OutboxEvent", "Payment", "Product",
-    "ProductImage", "Promotion", "Refund", "SandboxEntry", "SandboxParcel", "SandboxTrackingEvent", "Shipment",
-    "ShipmentEvent", "User", "WebhookEvent",
+    "Cart", "CartLine", "Category", "CategoryCorrection", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry",
+    "Order", "OrderEventCount", "OrderEventLog", "OrderFeedback", "OrderLine", "OrderTransition", "OutboxEvent",
+    "Payment", "Product", "ProductImage", "Promotion", "Refund", "SandboxEntry", "SandboxParcel",
+    "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "Ticket", "TicketMessage", "User", "WebhookEvent",
 ]

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CONSUMER_MODULES: tuple[str, ...] = (
     "shop.events.audit",
     "shop.logistics.consumers",
+    "shop.support.consumers",
 )
 
 

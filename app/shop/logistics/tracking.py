@@ -19,6 +19,7 @@ from ..metrics import CARRIER_EVENTS, SHIPMENTS_BY_STATUS, SHIPMENTS_LATE
 from ..orders import service as orders
 from ..orders import states
 from ..orders.models import Order
+from ..outbox import record_event
 from ..payments.models import insert_once
 from .carrier import (
     ADDRESS_ISSUE,
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # How many shipments one polling run asks their carrier about.
 POLL_BATCH = 500
+# Statuses in which the parcel did not reach the customer: entering one publishes
+# `shipment.delivery_failed` (customer service opens a ticket from it).
+DELIVERY_PROBLEMS = frozenset({FAILED_DELIVERY, ADDRESS_ISSUE, RETURNED_TO_SENDER})
 
 
 def record_carrier_events(carrier_name: str, events: list[CarrierEvent], source: str,
@@ -84,6 +88,9 @@ def _follow(shipment: Shipment, now: datetime) -> None:
     if shipment.status in FINAL or shipment.status == BOOKING:
         return
     latest = timeline(shipment.events)[-1]
+    if latest.status in DELIVERY_PROBLEMS and latest.status != shipment.status:
+        record_event("shipment.delivery_failed", order_id=shipment.order_id, tracking_number=shipment.tracking_number,
+                     carrier=shipment.carrier, status=latest.status, detail=latest.detail, at=latest.at.isoformat())
     shipment.status = latest.status
     shipment.eta = _eta(shipment, latest)
     shipment.updated_at = now
