@@ -2,7 +2,7 @@
 
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
-from .catalog.models import Category, Product, ProductImage
+from .catalog.models import Category, Product, ProductImage, StockAdjustment
 from .events.audit import OrderEventCount, OrderEventLog
 from .events.models import DeadLetter, InboxEntry
 from .logistics.models import Shipment, ShipmentEvent
@@ -11,10 +11,11 @@ from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
 from .payments.sandbox import SandboxEntry
+from .reviews.models import Review, ReviewVote
 
 __all__ = [
     "Cart", "CartLine", "Category", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry", "Order",
     "OrderEventCount", "OrderEventLog", "OrderLine", "OrderTransition", "OutboxEvent", "Payment", "Product",
-    "ProductImage", "Promotion", "Refund", "SandboxEntry", "SandboxParcel", "SandboxTrackingEvent", "Shipment",
-    "ShipmentEvent", "User", "WebhookEvent",
+    "ProductImage", "Promotion", "Refund", "Review", "ReviewVote", "SandboxEntry", "SandboxParcel",
+    "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "StockAdjustment", "User", "WebhookEvent",
 ]

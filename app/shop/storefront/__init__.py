@@ -1,5 +1,6 @@
-"""The shop's pages, one module per shop module as the API is (catalog, cart, accounts,
-checkout, orders, and the public parcel tracking). They call the modules' services, never another module's views."""
+"""The shop's pages, one module per shop module as the API is (catalog, cart, accounts, checkout,
+orders, reviews, and the public parcel tracking). They call the modules' services, never another
+module's views."""
 
 from __future__ import annotations
 
@@ -7,6 +8,6 @@ from flask import Blueprint
 
 
 def blueprints() -> tuple[Blueprint, ...]:
-    from . import accounts, cart, catalog, checkout, orders, tracking
+    from . import accounts, cart, catalog, checkout, orders, reviews, tracking
 
-    return catalog.bp, cart.bp, accounts.bp, checkout.bp, orders.bp, tracking.bp
+    return catalog.bp, cart.bp, accounts.bp, checkout.bp, orders.bp, reviews.bp, tracking.bp
