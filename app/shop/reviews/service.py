@@ -210,7 +210,8 @@ def vote_helpful(review_id: int, voter: User, now: datetime | None = None) -> tu
         db.session.rollback()
         raise Problem(403, "Forbidden", "You cannot vote for your own review.", type_="own-review")
     counted = db.session.execute(
-        insert_once(ReviewVote, review_id=review.id, user_id=voter.id, at=now or utcnow())).rowcount == 1
+        insert_once(ReviewVote, review_id=review.id, user_id=voter.id, at=now or utcnow())
+        .returning(ReviewVote.review_id)).first() is not None
     if counted:
         db.session.execute(update(Review).where(Review.id == review.id)
                            .values(helpful_count=Review.helpful_count + 1)
