@@ -54,7 +54,7 @@ def order_page(order_id: int):
 @bp.post("/orders/<int:order_id>/moves")
 def move(order_id: int):
     try:
-        wanted = parse(OrderMove, request.form.to_dict(), "body")
+        wanted = parse(OrderMove, {key: request.form.get(key, "") for key in ("status", "cause")}, "body")
         order = orders.move_order(order_id, require_staff(), wanted.status, wanted.cause, payment_gateway())
     except Problem as problem:
         if problem.status == 404:
