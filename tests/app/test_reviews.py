@@ -363,3 +363,9 @@ def test_the_rating_equals_an_aggregate_of_the_visible_reviews(client, pan):
     client.post(f"/api/v1/reviews/{ids[0]}/hide", json={"reason": "fake"}, headers=auth_headers(staff))
     count = db.session.scalar(select(func.count()).select_from(Review).where(Review.hidden_at.is_(None)))
     assert rating_of(pan.id) == visible_rating(pan.id) == (3.0, count)
+
+
+def test_a_product_id_no_product_can_have_is_a_422_in_moderation(client, app):
+    response = client.get("/api/v1/staff/reviews", query_string={"product_id": 2**40},
+                          headers=auth_headers(make_user("staff")))
+    assert (response.status_code, response.json["field"]) == (422, "product_id")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt
 
 from ..api import PageQuery, Schema
+from ..numbers import MAX_ID
 from .models import HIGHEST_RATING, LOWEST_RATING
 
 Rating = Annotated[StrictInt, Field(ge=LOWEST_RATING, le=HIGHEST_RATING, description="Stars, 1 to 5")]
@@ -39,7 +40,7 @@ class ReviewQuery(PageQuery):
 
 class StaffReviewQuery(PageQuery):
     status: Visibility = "all"
-    product_id: int | None = Field(None, ge=1)
+    product_id: int | None = Field(None, ge=1, le=MAX_ID)
     q: str = Field("", max_length=200, description="Words in the title, text or author's e-mail")
 
 
