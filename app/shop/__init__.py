@@ -54,8 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
-    from .console.dead_letters import bp as console_dead_letters_bp
-    from .console.tickets import bp as console_tickets_bp
+    from .console import blueprints as console_blueprints
     from .events.views import bp as dead_letters_bp
     from .health import bp as health_bp
     from .logistics.views import bp as logistics_bp
@@ -63,13 +62,14 @@ def register_blueprints(app: Flask) -> None:
     from .orders.views import bp as orders_bp
     from .payments.views import bp as payments_bp
     from .payments.views import sandbox_bp
+    from .reviews.views import bp as reviews_bp
     from .routing import register_converters
     from .storefront import blueprints as storefront_blueprints
     from .support.views import bp as support_bp
 
     register_converters(app.url_map)
     for blueprint in (health_bp, openapi_bp, accounts_bp, catalog_bp, cart_bp, orders_bp, payments_bp,
-                      logistics_bp, support_bp, dead_letters_bp, console_dead_letters_bp, console_tickets_bp,
+                      logistics_bp, reviews_bp, support_bp, dead_letters_bp, *console_blueprints(),
                       *storefront_blueprints()):
         app.register_blueprint(blueprint)
     if app.config["PAYMENT_GATEWAY"] == "sandbox":

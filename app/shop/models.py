@@ -2,7 +2,7 @@
 
 from .accounts.models import User
 from .cart.models import Cart, CartLine, Coupon, Promotion
-from .catalog.models import Category, Product, ProductImage
+from .catalog.models import Category, Product, ProductImage, StockAdjustment
 from .events.audit import OrderEventCount, OrderEventLog
 from .events.models import DeadLetter, InboxEntry
 from .logistics.models import Shipment, ShipmentEvent
@@ -11,11 +11,13 @@ from .orders.models import IdempotencyRecord, Order, OrderLine, OrderTransition
 from .outbox import OutboxEvent
 from .payments.models import Payment, Refund, WebhookEvent
 from .payments.sandbox import SandboxEntry
+from .reviews.models import Review, ReviewVote
 from .support.models import CategoryCorrection, OrderFeedback, Ticket, TicketMessage
 
 __all__ = [
     "Cart", "CartLine", "Category", "CategoryCorrection", "Coupon", "DeadLetter", "IdempotencyRecord", "InboxEntry",
     "Order", "OrderEventCount", "OrderEventLog", "OrderFeedback", "OrderLine", "OrderTransition", "OutboxEvent",
-    "Payment", "Product", "ProductImage", "Promotion", "Refund", "SandboxEntry", "SandboxParcel",
-    "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "Ticket", "TicketMessage", "User", "WebhookEvent",
+    "Payment", "Product", "ProductImage", "Promotion", "Refund", "Review", "ReviewVote", "SandboxEntry",
+    "SandboxParcel", "SandboxTrackingEvent", "Shipment", "ShipmentEvent", "StockAdjustment", "Ticket",
+    "TicketMessage", "User", "WebhookEvent",
 ]

@@ -43,7 +43,8 @@ def test_a_shopper_asks_where_their_parcel_is_and_reads_staffs_answer(chromium, 
 
     staff = open_page(chromium, *WIDTHS["desktop"])
     log_in(staff, live_server, people["staff"])
-    staff.get_by_test_id("console-tickets-link").click()
+    staff.get_by_test_id("console-link").click()
+    staff.get_by_test_id("console-nav").get_by_role("link", name="Tickets").click()
     staff.get_by_label("Category").select_option("shipping")
     staff.get_by_test_id("filter").click()
     staff.get_by_role("link", name="where is my parcel").click()

@@ -61,6 +61,10 @@ def guest(user_id: int) -> User | None:
     return user if user is not None and user.role == GUEST else None
 
 
+def user_by_id(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
 def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if (not check_password_hash(user.password_hash if user else _UNKNOWN_USER_HASH, password) or user is None

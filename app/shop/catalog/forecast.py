@@ -24,18 +24,25 @@ from .schemas import ForecastOut
 SERVICE_LEVEL_Z = 1.65
 
 
+def units_sold_by_product(first_day: date, days: int, product_ids: list[int] | None = None) -> dict[int, list[int]]:
+    """Units of each product (or of `product_ids`) in orders placed on each day from `first_day`
+    (UTC), zero-filled; products without sales are left out."""
+    start = datetime.combine(first_day, time(), UTC)
+    query = (select(OrderLine.product_id, Order.created_at, OrderLine.quantity)
+             .join(Order, Order.id == OrderLine.order_id)
+             .where(Order.status.not_in(UNSOLD_STATUSES), Order.created_at >= start,
+                    Order.created_at < start + timedelta(days=days)))
+    if product_ids is not None:
+        query = query.where(OrderLine.product_id.in_(product_ids))
+    units: dict[int, list[int]] = {}
+    for product_id, placed, quantity in db.session.execute(query):
+        units.setdefault(product_id, [0] * days)[(placed.astimezone(UTC).date() - first_day).days] += quantity
+    return units
+
+
 def daily_units_sold(product_id: int, first_day: date, days: int) -> list[int]:
     """Units of the product in orders placed on each day from `first_day` (UTC), zero-filled."""
-    start = datetime.combine(first_day, time(), UTC)
-    rows = db.session.execute(
-        select(Order.created_at, OrderLine.quantity).join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.product_id == product_id, Order.status.not_in(UNSOLD_STATUSES),
-               Order.created_at >= start, Order.created_at < start + timedelta(days=days))
-    )
-    units = [0] * days
-    for placed, quantity in rows:
-        units[(placed.astimezone(UTC).date() - first_day).days] += quantity
-    return units
+    return units_sold_by_product(first_day, days, [product_id]).get(product_id, [0] * days)
 
 
 def _line_through(values: list[int]) -> tuple[float, float, float]:
@@ -47,10 +54,12 @@ def _line_through(values: list[int]) -> tuple[float, float, float]:
 
 
 def forecast(product: Product, today: date, window_days: int, horizon_days: int,
-             lead_time_days: int) -> ForecastOut:
-    """Fit the `window_days` full days before `today` and look `horizon_days` ahead from today."""
+             lead_time_days: int, sold: list[int] | None = None) -> ForecastOut:
+    """Fit the `window_days` full days before `today` and look `horizon_days` ahead from today
+    (`sold`: the window's daily units, when the caller has read them already)."""
     first_day = today - timedelta(days=window_days)
-    sold = daily_units_sold(product.id, first_day, window_days)
+    if sold is None:
+        sold = daily_units_sold(product.id, first_day, window_days)
     slope, intercept, scatter = _line_through(sold)
 
     def expected(day: int) -> float:
@@ -75,3 +84,15 @@ def forecast(product: Product, today: date, window_days: int, horizon_days: int,
         lead_time_demand=lead_time_demand, safety_stock=safety_stock, stock=product.stock,
         restock_units=restock, explanation=explanation,
     )
+
+
+def restock_table(today: date, window_days: int, horizon_days: int, lead_time_days: int
+                  ) -> list[tuple[Product, ForecastOut]]:
+    """Every product with its forecast, those to restock first (most units to order first), from
+    one read of the window's sales."""
+    first_day = today - timedelta(days=window_days)
+    sales = units_sold_by_product(first_day, window_days)
+    products = db.session.scalars(select(Product).order_by(Product.name, Product.id))
+    table = [(product, forecast(product, today, window_days, horizon_days, lead_time_days,
+                                sales.get(product.id, [0] * window_days))) for product in products]
+    return sorted(table, key=lambda row: (-row[1].restock_units, -row[1].forecast_units, row[0].name))

@@ -39,11 +39,35 @@ class Product(BaseModel):
     price_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(default=0)
+    # The visible reviews' star count and their stars added up (reviews/service.py keeps both, under
+    # the product's row lock); the average shown is their quotient.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category] = relationship(lazy="joined")
     image: Mapped[ProductImage | None] = relationship(lazy="joined", viewonly=True)
+
+
+def rating_average(rating_sum: int, rating_count: int) -> float | None:
+    """The stars of the visible reviews on average, to two decimals; None without a review."""
+    return round(rating_sum / rating_count, 2) if rating_count else None
+
+
+class StockAdjustment(BaseModel):
+    """A change of a product's stock made by staff, and why (a stock count, breakage, a delivery)."""
+
+    __tablename__ = "stock_adjustments"
+    __table_args__ = (Index("ix_stock_adjustments_product_at", "product_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    delta: Mapped[int]
+    stock_after: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ProductImage(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, model_validator
 
 from ..api import PageQuery, Schema
+from .models import rating_average
 
 # Bounds that keep every number inside a PostgreSQL integer and every price sensible.
 MAX_PRICE_CENTS = 100_000_000
@@ -19,7 +20,7 @@ def _id_as_text(value: object) -> object:
 
 CategoryRef = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=80)]
 Price = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
-Sort = Literal["relevance", "price_asc", "price_desc", "name", "newest"]
+Sort = Literal["relevance", "price_asc", "price_desc", "name", "newest", "rating"]
 
 
 class ProductQuery(PageQuery):
@@ -27,7 +28,8 @@ class ProductQuery(PageQuery):
     category: CategoryRef | None = Field(None, description="A category slug or id; an unknown one is a 422")
     min_price_cents: int | None = Field(None, ge=0, le=MAX_PRICE_CENTS)
     max_price_cents: int | None = Field(None, ge=0, le=MAX_PRICE_CENTS)
-    sort: Sort | None = Field(None, description="Default: relevance when searching, else name")
+    sort: Sort | None = Field(None, description="Default: relevance when searching, else name; rating: best "
+                                                "average stars first, then most rated")
 
     @model_validator(mode="after")
     def price_range_is_ordered(self) -> ProductQuery:
@@ -62,6 +64,7 @@ class StockLevel(Schema):
 
 class StockAdjustment(Schema):
     delta: StrictInt = Field(ge=-MAX_STOCK, le=MAX_STOCK)
+    reason: str = Field("", max_length=200, description="Why (a stock count, breakage, a delivery); kept with it")
 
 
 class RecommendationQuery(Schema):
@@ -91,6 +94,8 @@ class ProductOut(BaseModel):
     stock: int
     in_stock: bool
     image_url: str | None = Field(None, description="The product's picture (SVG; cacheable for a year)")
+    rating_average: float | None = Field(None, description="Average stars of its visible reviews; null without any")
+    rating_count: int = Field(0, description="Its visible reviews")
     created_at: datetime
     updated_at: datetime
 
@@ -154,6 +159,8 @@ def product_out(product) -> dict:
         "price_cents": product.price_cents, "currency": product.currency, "stock": product.stock,
         "in_stock": product.stock > 0,
         "image_url": f"/images/products/{product.image.fingerprint}.svg" if product.image else None,
+        "rating_average": rating_average(product.rating_sum, product.rating_count),
+        "rating_count": product.rating_count,
         "created_at": product.created_at.isoformat(),
         "updated_at": product.updated_at.isoformat(),
     }

@@ -9,16 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..numbers import MAX_ID, whole_number
 from . import search
 from .cache import invalidate_products
-from .models import Category, Product
+from .models import Category, Product, StockAdjustment
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,16 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+# The visible reviews' average stars; a product without reviews (0) sorts after every reviewed one.
+_RATING = case((Product.rating_count > 0, Product.rating_sum * 1.0 / Product.rating_count), else_=0)
+
 _ORDERINGS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "price_asc": (Product.price_cents.asc(), Product.id.asc()),
     "price_desc": (Product.price_cents.desc(), Product.id.asc()),
     "name": (Product.name.asc(), Product.id.asc()),
     "newest": (Product.created_at.desc(), Product.id.desc()),
+    # Best rated first; at the same average, the one more customers rated.
+    "rating": (_RATING.desc(), Product.rating_count.desc(), Product.id.asc()),
 }
 
 
@@ -186,19 +190,31 @@ def set_stock(product_id: int, stock: int) -> Product:
     return product
 
 
-def adjust_stock(product_id: int, delta: int, max_stock: int) -> Product:
-    """Add `delta` (negative to take away) in one statement, so concurrent adjustments add up."""
+def adjust_stock(product_id: int, delta: int, max_stock: int, reason: str = "", staff_id: int | None = None
+                 ) -> Product:
+    """Add `delta` (negative to take away) in one statement, so concurrent adjustments add up; the
+    adjustment is recorded, with its reason, in the same transaction."""
     product = get_product(product_id)
-    changed = matched(db.session.execute(
+    stock_after = db.session.execute(
         update(Product)
         .where(Product.id == product.id, Product.stock + delta >= 0, Product.stock + delta <= max_stock)
         .values(stock=Product.stock + delta)
+        .returning(Product.stock)
         .execution_options(synchronize_session=False)
-    ))
+    ).scalar()
+    if stock_after is not None:
+        db.session.add(StockAdjustment(product_id=product.id, delta=delta, stock_after=stock_after,
+                                       reason=reason or "adjusted", staff_id=staff_id))
     db.session.commit()
     db.session.refresh(product)
-    if changed != 1:
+    if stock_after is None:
         raise Conflict(f"Stock of product {product.id} is {product.stock}; it cannot change by {delta}.",
                        field="delta", stock=product.stock)
     invalidate_products([product.id])
     return product
+
+
+def stock_adjustments(product_id: int, limit: int = 20) -> list[StockAdjustment]:
+    """The product's latest stock adjustments, newest first."""
+    return list(db.session.scalars(select(StockAdjustment).where(StockAdjustment.product_id == product_id)
+                                   .order_by(StockAdjustment.at.desc(), StockAdjustment.id.desc()).limit(limit)))

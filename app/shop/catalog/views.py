@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from ..accounts.auth import require_staff
 from ..api import PageQuery, operation, page_of
 from ..columns import utcnow
 from . import service
@@ -78,7 +79,7 @@ def set_stock(product_id: int, body: StockLevel):
 @operation("Add to (or, negative, take from) a product's stock (staff); 409 below zero",
            tags=["catalog"], body=StockAdjustment, response=ProductOut, auth="staff")
 def adjust_stock(product_id: int, body: StockAdjustment):
-    return product_out(service.adjust_stock(product_id, body.delta, MAX_STOCK))
+    return product_out(service.adjust_stock(product_id, body.delta, MAX_STOCK, body.reason, require_staff().id))
 
 
 @bp.get("/products/<int:product_id>/recommendations")

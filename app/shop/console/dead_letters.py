@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..accounts.auth import current_user
 from ..api import parse
-from ..errors import NotFound, Problem
+from ..errors import Problem
 from ..events import dead_letters
 from ..events.schemas import DeadLetterQuery
-from ..storefront.forms import check_csrf
+from . import console_blueprint
 
-bp = Blueprint("console_dead_letters", __name__, url_prefix="/console")
-
-
-@bp.before_request
-def staff_only() -> None:
-    user = current_user()
-    if user is None or not user.is_staff:
-        raise NotFound("Page")
-    check_csrf()
+bp = console_blueprint("console_dead_letters", __name__)
 
 
 @bp.get("/dead-letters")

@@ -3,27 +3,18 @@ to answer, assign, re-categorise, re-prioritise and move it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..accounts.auth import current_user
 from ..api import parse
-from ..errors import NotFound, Problem
-from ..storefront.forms import check_csrf, check_form_text
+from ..errors import Problem
 from ..support import service as support
 from ..support.classifier import CATEGORIES
 from ..support.schemas import NewMessage, TicketQuery, TicketTransition, TicketUpdate
 from ..support.workflow import MOVES, STATUSES
+from . import console_blueprint
 
-bp = Blueprint("console_tickets", __name__, url_prefix="/console")
-
-
-@bp.before_request
-def staff_only() -> None:
-    user = current_user()
-    if user is None or not user.is_staff:
-        raise NotFound("Page")
-    check_csrf()
-    check_form_text()
+bp = console_blueprint("console_tickets", __name__)
 
 
 def _filters(query: TicketQuery) -> support.TicketFilter:

@@ -28,3 +28,12 @@ def state_counts(shipping_deadline_seconds: int) -> dict[str, int]:
         return {name: db.session.scalar(query) or 0 for name, query in queries.items()}
     finally:
         db.session.rollback()
+
+
+def orders_by_status() -> dict[str, int]:
+    """How many orders are in each state (every state named, zero or not)."""
+    try:
+        counts = dict(db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all())
+        return {status: counts.get(status, 0) for status in states.STATES}
+    finally:
+        db.session.rollback()

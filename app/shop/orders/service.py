@@ -28,7 +28,7 @@ from ..database import after_commit, matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import BaseModel, db
 from ..metrics import ORDERS_CANCELLED, ORDERS_CREATED, REVENUE, STOCKOUTS
-from ..numbers import MAX_ID
+from ..numbers import MAX_ID, whole_number
 from ..outbox import record_event
 from ..payments.gateway import PaymentGateway
 from ..payments.models import PENDING, Payment, Refund, payment_document
@@ -226,6 +226,29 @@ def list_orders(viewer: User, page: int, per_page: int, status: str | None = Non
     items = [summary_document(order) for order in orders]
     db.session.commit()
     return items, total or 0
+
+
+def search_orders(text: str, status: str | None, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """Staff: orders newest first, found by id ("42" or "#42") or by (part of) the customer's
+    e-mail, and by status; each with its customer's e-mail."""
+    query = select(Order, User.email).join(User, User.id == Order.customer_id)
+    text = text.strip()
+    if text:
+        order_id = whole_number(text.removeprefix("#"))
+        query = query.where(Order.id == order_id) if order_id is not None else query.where(
+            func.lower(User.email).contains(text.lower(), autoescape=True))
+    if status is not None:
+        query = query.where(Order.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    items = [summary_document(order) | {"customer_email": email} for order, email in rows]
+    db.session.commit()
+    return items, total or 0
+
+
+def staff_moves(status: str) -> list[str]:
+    """The states staff may move an order in `status` to by hand (a refund among them)."""
+    return [target for target in states.STAFF_TARGETS if states.can_move(status, target)]
 
 
 # --- moving along the states ------------------------------------------------------------------

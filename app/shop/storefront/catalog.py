@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from ..accounts.auth import current_user
 from ..api import parse
 from ..cart import service as carts
 from ..catalog.images import image_by_fingerprint
 from ..catalog.queries import category_listing, product_listing, product_page, recommendations_for
 from ..catalog.schemas import MAX_PRICE_CENTS, ProductQuery
 from ..errors import Problem
+from ..reviews import service as reviews
 from .forms import cents_from_units
 from .money import format_money, shelf_price, tax_note
 from .session import page_frame, page_globals
@@ -30,7 +32,10 @@ FEATURED_COUNT = 8
 # Recommendations shown on a product page.
 RECOMMENDATION_COUNT = 4
 SORTS = [("", "Best match / name"), ("price_asc", "Price: low to high"), ("price_desc", "Price: high to low"),
-         ("name", "Name"), ("newest", "Newest")]
+         ("name", "Name"), ("newest", "Newest"), ("rating", "Customer rating")]
+# Reviews shown on a product page, and the orders they can be shown in.
+REVIEWS_SHOWN = 10
+REVIEW_SORTS = [("newest", "Newest"), ("helpful", "Most helpful")]
 
 
 @bp.get("/")
@@ -78,9 +83,15 @@ def products():
 @bp.get("/products/<int:product_id>")
 def product(product_id: int):
     product = product_page(product_id)
+    review_sort = request.args.get("reviews", "newest")
+    review_sort = review_sort if review_sort in dict(REVIEW_SORTS) else "newest"
+    shopper = current_user()
     return render_template("catalog/product.html", product=product,
                            promotions=carts.promotions_for(product["id"], product["category"]["id"]),
-                           recommendations=recommendations_for(product_id, RECOMMENDATION_COUNT))
+                           recommendations=recommendations_for(product_id, RECOMMENDATION_COUNT),
+                           reviews=reviews.product_reviews(product_id, review_sort, 1, REVIEWS_SHOWN, shopper),
+                           review_sort=review_sort, review_sorts=REVIEW_SORTS,
+                           own=reviews.review_status(product_id, shopper))
 
 
 @bp.get("/images/products/<string(length=16):fingerprint>.svg")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..columns import UtcDateTime, utcnow
-from ..extensions import db
+from ..extensions import BaseModel
 
 # Who opened a ticket: the customer, or an event of the shop on their behalf.
 SOURCES = ("customer", "delivery", "refund", "feedback")
@@ -17,7 +17,7 @@ SOURCES = ("customer", "delivery", "refund", "feedback")
 AUTHOR_ROLES = ("customer", "staff", "system")
 
 
-class Ticket(db.Model):
+class Ticket(BaseModel):
     __tablename__ = "tickets"
     __table_args__ = (Index("ix_tickets_status_due_at", "status", "due_at"),)
 
@@ -45,7 +45,7 @@ class Ticket(db.Model):
                                                          cascade="all, delete-orphan")
 
 
-class TicketMessage(db.Model):
+class TicketMessage(BaseModel):
     __tablename__ = "ticket_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,7 +59,7 @@ class TicketMessage(db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class CategoryCorrection(db.Model):
+class CategoryCorrection(BaseModel):
     """Staff re-categorised a ticket: the text and the right category, kept for retraining."""
 
     __tablename__ = "ticket_category_corrections"
@@ -73,7 +73,7 @@ class CategoryCorrection(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class OrderFeedback(db.Model):
+class OrderFeedback(BaseModel):
     """A customer's rating of a delivered order: one per order."""
 
     __tablename__ = "order_feedback"

@@ -1,0 +1,89 @@
+"""Storefront review forms: write or edit one's review of a product, and vote a review helpful.
+The reviews themselves are listed on the product page (storefront/catalog.py)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from pydantic import ValidationError
+
+from ..accounts.auth import current_user
+from ..errors import Problem
+from ..reviews import service as reviews
+from ..reviews.schemas import NewReview
+from .forms import form_blueprint
+from .session import login_first
+
+bp = form_blueprint("review_pages", __name__)
+
+REVIEW_FIELD_HINTS = {"rating": "Choose from 1 to 5 stars.", "title": "Give the review a title, up to 120 characters.",
+                      "body": "Write what you think, up to 5000 characters."}
+
+
+def _posted_review() -> NewReview | None:
+    """The review in the form, or None with a sentence flashed for each field that does not fit."""
+    try:
+        return NewReview.model_validate({"rating": int(request.form["rating"]) if request.form.get(
+            "rating", "").isdigit() else request.form.get("rating"), "title": request.form.get("title", ""),
+            "body": request.form.get("body", "")})
+    except ValidationError as error:
+        for name in dict.fromkeys(str(item["loc"][0]) for item in error.errors(include_url=False) if item["loc"]):
+            flash(REVIEW_FIELD_HINTS.get(name, "Check the review."), "error")
+        return None
+
+
+def _product_reviews(product_id: int):
+    return redirect(url_for("storefront.product", product_id=product_id) + "#reviews")
+
+
+@bp.post("/products/<int:product_id>/reviews")
+def write(product_id: int):
+    customer = current_user()
+    if customer is None:
+        return login_first()
+    review = _posted_review()
+    if review is not None:
+        try:
+            reviews.create_review(product_id, customer, review.model_dump())
+        except Problem as problem:
+            if problem.status == 404:
+                raise
+            flash(problem.detail, "error")
+        else:
+            flash("Thank you: your review is published.", "success")
+    return _product_reviews(product_id)
+
+
+@bp.post("/reviews/<int:review_id>")
+def edit(review_id: int):
+    customer = current_user()
+    if customer is None:
+        return login_first()
+    product_id = reviews.get_review(review_id, customer)["product_id"]
+    review = _posted_review()
+    if review is not None:
+        try:
+            reviews.update_review(review_id, customer, review.model_dump())
+        except Problem as problem:
+            if problem.status == 404:
+                raise
+            flash(problem.detail, "error")
+        else:
+            flash("Your review is updated.", "success")
+    return _product_reviews(product_id)
+
+
+@bp.post("/reviews/<int:review_id>/helpful")
+def helpful(review_id: int):
+    voter = current_user()
+    if voter is None:
+        return login_first()
+    product_id = reviews.get_review(review_id, voter)["product_id"]
+    try:
+        _, counted = reviews.vote_helpful(review_id, voter)
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        flash(problem.detail, "error")
+    else:
+        flash("Thanks for your vote." if counted else "You found this review helpful already.", "success")
+    return _product_reviews(product_id)
