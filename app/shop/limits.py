@@ -35,6 +35,11 @@ limiter = Limiter(
 def init_limiter(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     limiter.init_app(app)
+    # Every limit here is a view's decorator, checked when that view runs. The extension's own pass
+    # before every request only finds application-wide and default limits, which the shop sets none
+    # of, so it is left out: it cost a cached read a fifth of its time.
+    if not any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def _setting(name: str) -> Callable[[], str]:
