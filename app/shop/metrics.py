@@ -34,6 +34,11 @@ STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
+CATALOG_CACHE = Counter(
+    "shop_catalog_cache_lookups_total", "Catalog documents looked up in the cache, by kind (product, products, "
+    "recommendations, categories, search_words) and result: hit (this process's memory or Redis) or miss (read from "
+    "the database).", ["kind", "result"],
+)
 CARRIER_EVENTS = Counter("shop_carrier_events_total", "New carrier tracking events, by how they came (webhook|poll).",
                          ["source"])
 # Set by the shipment-following task (every few minutes), from the database.

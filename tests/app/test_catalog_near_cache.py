@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shop import create_app
 from shop.extensions import db
@@ -74,3 +75,22 @@ def test_listings_are_dropped_on_any_change(app, workers):
     first.test_client().patch(f"/api/v1/products/{product_id}", json={"name": "Solar Lantern XL"}, headers=staff)
     assert wait_for(lambda: second.test_client().get(listing).json["items"][0]["name"] == "Solar Lantern XL",
                     seconds=2.0)
+
+
+def listing_lookups(result: str) -> float:
+    return REGISTRY.get_sample_value("shop_catalog_cache_lookups_total", {"kind": "products", "result": result}) or 0
+
+
+def test_a_stock_change_shows_in_the_other_workers_listing_which_stays_cached(app, workers):
+    product_id = make_product(name="Solar Lantern", stock=5).id
+    staff = auth_headers(make_user(role="staff"))
+    first, second = workers
+    listing = "/api/v1/products?q=lantern"
+    assert wait_for(lambda: listening(first) and listening(second))
+    assert second.test_client().get(listing).json["items"][0]["stock"] == 5
+    misses = listing_lookups("miss")
+
+    response = first.test_client().put(f"/api/v1/products/{product_id}/stock", json={"stock": 3}, headers=staff)
+    assert response.status_code == 200
+    assert wait_for(lambda: second.test_client().get(listing).json["items"][0]["stock"] == 3, seconds=2.0)
+    assert listing_lookups("miss") == misses

@@ -1,8 +1,9 @@
 """The near cache: catalog documents this process served recently, kept in its own memory so
 a hot product page or listing costs no Redis round trip.
 
-Every process listens on a Redis channel where invalidate_products() announces each change,
-and drops what the change touched the moment the announcement arrives. Whenever the listener
+Every process listens on a Redis channel where the catalog cache announces each change (the
+products whose pages changed, and whether listings did too), and drops what the change touched
+the moment the announcement arrives. Whenever the listener
 (re)connects it drops everything, since announcements may have been missed meanwhile; entries
 also expire after a few seconds, which bounds staleness should the listener stall.
 
@@ -59,24 +60,32 @@ class NearCache:
                 self._entries.clear()
             self._entries[key] = (time.monotonic() + self._ttl, text)
 
-    def announce(self, product_ids: Iterable[int]) -> None:
-        """Tell every process (this one too) which products changed."""
+    def announce(self, product_ids: Iterable[int], listings: bool = True) -> None:
+        """Tell every process (this one too) which products changed, and whether listings did."""
         product_ids = set(product_ids)
-        self.drop(product_ids)
+        self.drop(product_ids, listings)
         with (cache_outage.tolerated("announce"),
               redis.Redis.from_url(self._redis_url, socket_connect_timeout=self._timeout,
                                    socket_timeout=self._timeout) as client):
-            client.publish(CHANNEL, json.dumps(sorted(product_ids)))
+            client.publish(CHANNEL, json.dumps({"products": sorted(product_ids), "listings": listings}))
 
     # --- invalidation ------------------------------------------------------------------------
 
-    def drop(self, product_ids: Iterable[int]) -> None:
-        """Forget these products' pages and every listing (any listing may show them)."""
+    def drop(self, product_ids: Iterable[int], listings: bool = True) -> None:
+        """Forget these products' pages, and every listing if `listings` (a listing keeps no page of
+        its own, so a change of stock alone leaves them)."""
         pages = {f"catalog:product:{product_id}" for product_id in product_ids}
         with self._lock:
             self.epoch += 1
             self._entries = {key: entry for key, entry in self._entries.items()
-                             if key.startswith("catalog:product:") and key not in pages}
+                             if key not in pages and (not listings or key.startswith("catalog:product:"))}
+
+    def _drop_announced(self, change: dict | list) -> None:
+        # A list is an announcement from a release before listings kept pages apart: every listing goes.
+        if isinstance(change, list):
+            self.drop(change)
+        else:
+            self.drop(change["products"], bool(change["listings"]))
 
     def clear(self) -> None:
         with self._lock:
@@ -109,7 +118,7 @@ class NearCache:
                             self.clear()
                             self._listening.set()
                         elif message["type"] == "message":
-                            self.drop(json.loads(message["data"]))
+                            self._drop_announced(json.loads(message["data"]))
             except (redis.RedisError, OSError, ValueError) as error:
                 cache_outage.record("listen", error)
             self._listening.clear()

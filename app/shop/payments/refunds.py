@@ -104,7 +104,7 @@ def record_refund(refund_id: int, reference: str, now: datetime, viewer: User | 
                  currency=refund.currency, refund_reference=reference)
     moving = (refund.order_status is not None and states.can_move(order.status, refund.order_status)
               and not pending_refunds(order.id))
-    returned = orders.apply_move(order, refund.order_status, refund.cause, now) if moving else []
+    returned = orders.apply_move(order, refund.order_status, refund.cause, now) if moving else {}
     db.session.commit()
     if moving:
         orders.after_move(refund.order_status, viewer, returned)
