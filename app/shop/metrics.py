@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -96,9 +97,21 @@ def register_metrics(app: Flask) -> None:
         if started is not None and request.endpoint != "health.metrics":
             method = request.method if request.method in HTTP_METHODS else "other"
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            _requests(method, route, response.status_code).inc()
+            _latency(method, route).observe(time.perf_counter() - started)
         return response
+
+
+# The labelled series, found once each: labels() validates and locks on every call. Labels come
+# from fixed sets (see HTTP_METHODS), so these hold a bounded number of series.
+@functools.cache
+def _requests(method: str, route: str, status: int):
+    return HTTP_REQUESTS.labels(method, route, str(status))
+
+
+@functools.cache
+def _latency(method: str, route: str):
+    return HTTP_LATENCY.labels(method, route)
 
 
 def refresh_dead_letters() -> None:

@@ -180,9 +180,22 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any],
     def key() -> str:
         return f"catalog:{kind}:{generation()}:{stock_generation() if by_stock else ''}:{digest}"
 
+    near = _near_cache()
+    if load_pages is None or near is None:
+        entry = _remember(kind, key, load, near_key=near_key)
+        return entry if load_pages is None else _filled(entry, load, load_pages)
+    # This process keeps the listing filled too, until one of the products it shows changes.
+    if (text := near.get(near_key + ":filled")) is not None:
+        CATALOG_CACHE.labels(kind, "hit").inc()
+        return text
+    epoch = near.epoch
     entry = _remember(kind, key, load, near_key=near_key)
-    if load_pages is None:
-        return entry
+    text = _filled(entry, load, load_pages)
+    near.put(near_key + ":filled", text, epoch, shows=map(int, PRODUCT_REFERENCE.findall(entry)))
+    return text
+
+
+def _filled(entry: str, load: Callable[[], Any], load_pages: Callable[[list[int]], dict[int, Any]]) -> str:
     filled = _fill(entry, load_pages)
     if filled is None:  # a product it shows is gone: the listing is read again
         filled = _fill(_document(load), load_pages)

@@ -31,7 +31,8 @@ class NearCache:
         self._timeout = timeout_seconds
         self._ttl = ttl_seconds
         self._max_entries = max_entries
-        self._entries: dict[str, tuple[float, str]] = {}
+        # key -> (expiry, text, the products a filled listing shows: it goes when one of them changes)
+        self._entries: dict[str, tuple[float, str, frozenset[int]]] = {}
         self._lock = threading.Lock()
         self._listening = threading.Event()
         self._stopped = threading.Event()
@@ -50,7 +51,9 @@ class NearCache:
             return None
         return entry[1]
 
-    def put(self, key: str, text: str, epoch: int) -> None:
+    def put(self, key: str, text: str, epoch: int, shows: Iterable[int] = ()) -> None:
+        """Keep `text` read since `epoch`; a listing filled with product pages names the products it
+        `shows`, and goes when one of them changes."""
         if not self._listening.is_set():
             return
         with self._lock:
@@ -58,7 +61,7 @@ class NearCache:
                 return
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic() + self._ttl, text)
+            self._entries[key] = (time.monotonic() + self._ttl, text, frozenset(shows))
 
     def announce(self, product_ids: Iterable[int], listings: bool = True) -> None:
         """Tell every process (this one too) which products changed, and whether listings did."""
@@ -72,13 +75,15 @@ class NearCache:
     # --- invalidation ------------------------------------------------------------------------
 
     def drop(self, product_ids: Iterable[int], listings: bool = True) -> None:
-        """Forget these products' pages, and every listing if `listings` (a listing keeps no page of
-        its own, so a change of stock alone leaves them)."""
+        """Forget these products' pages and the filled listings that show them, and every listing if
+        `listings` (a listing's own entry keeps no page, so a change of stock alone leaves it)."""
+        product_ids = set(product_ids)
         pages = {f"catalog:product:{product_id}" for product_id in product_ids}
         with self._lock:
             self.epoch += 1
             self._entries = {key: entry for key, entry in self._entries.items()
-                             if key not in pages and (not listings or key.startswith("catalog:product:"))}
+                             if key not in pages and product_ids.isdisjoint(entry[2])
+                             and (not listings or key.startswith("catalog:product:"))}
 
     def _drop_announced(self, change: dict | list) -> None:
         # A list is an announcement from a release before listings kept pages apart: every listing goes.
