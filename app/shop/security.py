@@ -41,7 +41,7 @@ class CookieSessions(SecureCookieSessionInterface):
     session cookie: the API's callers send none, and building it cost a cached read a tenth of its time."""
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -18,6 +18,7 @@ changes commit without invalidating (see cache_outage).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -38,6 +39,16 @@ STOCK_GENERATION_KEY = "catalog:stock-generation"
 SEARCH_WORDS_KEY = "catalog:search-words"
 # Where a listing shows a product: the product's page is put in its place when the listing is served.
 PRODUCT_REFERENCE = re.compile(r'\{"\$product":(\d+)\}')
+
+
+@functools.cache
+def _lookups(kind: str, result: str):
+    return CATALOG_CACHE.labels(kind, result)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(params: tuple) -> str:
+    return hashlib.sha256(json.dumps(params, default=str).encode()).hexdigest()[:32]
 
 
 def product_reference(product_id: int) -> dict[str, int]:
@@ -79,7 +90,7 @@ def _remember(kind: str, key: Callable[[], str], load: Callable[[], Any], near_k
     near = _near_cache()
     text = near.get(near_key) if near else None
     if text is not None:
-        CATALOG_CACHE.labels(kind, "hit").inc()
+        _lookups(kind, "hit").inc()
         return text
     epoch = near.epoch if near else 0
     try:
@@ -87,9 +98,9 @@ def _remember(kind: str, key: Callable[[], str], load: Callable[[], Any], near_k
         text = cache.get(redis_key)
     except RedisError as error:
         cache_outage.record("read", error)
-        CATALOG_CACHE.labels(kind, "miss").inc()
+        _lookups(kind, "miss").inc()
         return _document(load)
-    CATALOG_CACHE.labels(kind, "miss" if text is None else "hit").inc()
+    _lookups(kind, "miss" if text is None else "hit").inc()
     if text is None:
         text = _document(load)
         with cache_outage.tolerated("write"):
@@ -127,7 +138,7 @@ def product_pages(product_ids: Iterable[int], load: Callable[[list[int]], dict[i
         else:
             texts[product_id] = text
     if not missing:
-        CATALOG_CACHE.labels("product", "hit").inc(len(texts))
+        _lookups("product", "hit").inc(len(texts))
         return texts
     epoch = near.epoch if near else 0
     try:
@@ -147,9 +158,9 @@ def product_pages(product_ids: Iterable[int], load: Callable[[list[int]], dict[i
             texts[product_id] = text
             if near:
                 near.put(_product_key(product_id), text, epoch)
-    CATALOG_CACHE.labels("product", "hit").inc(len(wanted) - len(unknown))
+    _lookups("product", "hit").inc(len(wanted) - len(unknown))
     if unknown:
-        CATALOG_CACHE.labels("product", "miss").inc(len(unknown))
+        _lookups("product", "miss").inc(len(unknown))
     return texts
 
 
@@ -174,7 +185,7 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any],
     the cache has lost. The generations are read before loading, so a listing loaded during a
     change is filed under the generation it may predate and is never served after the change.
     """
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    digest = _digest(tuple(sorted(params.items())))
     near_key = f"catalog:{kind}:{digest}"
 
     def key() -> str:
@@ -186,7 +197,7 @@ def listing(kind: str, params: dict[str, Any], load: Callable[[], Any],
         return entry if load_pages is None else _filled(entry, load, load_pages)
     # This process keeps the listing filled too, until one of the products it shows changes.
     if (text := near.get(near_key + ":filled")) is not None:
-        CATALOG_CACHE.labels(kind, "hit").inc()
+        _lookups(kind, "hit").inc()
         return text
     epoch = near.epoch
     entry = _remember(kind, key, load, near_key=near_key)
