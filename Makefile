@@ -17,11 +17,20 @@ $(UV):
 	$(UV) sync --locked
 	@touch $@
 
+# The shop's runtime alone (pyproject's dependencies, none of the groups' tools): what `make run`
+# needs. --inexact keeps what a full install added, so a checkout that ran `make test` keeps its tools.
+.venv/.synced-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --no-default-groups --inexact
+	@touch $@
+
 .PHONY: install
-install: .venv/.synced ## Create the virtualenv from the lock file
+install: .venv/.synced ## Create the virtualenv from the lock file (every group: tests, infra, lab, checks)
+
+.PHONY: install-runtime
+install-runtime: .venv/.synced-runtime ## Create the virtualenv with the shop's runtime only
 
 .PHONY: run
-run: install ## Migrate, seed the demo catalog and serve the shop on http://127.0.0.1:$(PORT)
+run: install-runtime ## Migrate, seed the demo catalog and serve the shop on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(UV) run --no-sync bash pipelines/run-local.sh
 
 .PHONY: test

@@ -82,6 +82,10 @@ def overview() -> dashboard.Dashboard:
         graph("PostgreSQL connections used", "percentunit",
               ("sum by (instance) (pg_stat_activity_count) / sum by (instance) (pg_settings_max_connections)",
                "{{instance}}")),
+        graph("Catalog cache hit rate", "percentunit",
+              (f'sum by (kind) (rate(shop_catalog_cache_lookups_total{{result="hit"}}[{RATE}]))\n/\n'
+               f"sum by (kind) (rate(shop_catalog_cache_lookups_total[{RATE}]))", "{{kind}}"),
+              description="Product pages and listings answered from a process's memory or Redis, not the database."),
         graph("Redis memory used", "bytes", ("redis_memory_used_bytes", "{{instance}}"),
               ("redis_memory_max_bytes", "{{instance}} maxmemory")),
         graph("TLS certificate lifetime left", "d",

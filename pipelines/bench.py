@@ -1,9 +1,11 @@
 """`make bench`: load the shop under gunicorn on PostgreSQL + Redis, beside a bare Flask
 endpoint under the same gunicorn settings, with wrk, and print requests/s and p50/p99 latency.
 
-Targets (2-core machine): cached product page and listing >= 70 % of the bare endpoint's
-requests/s; search p99 <= 50 ms on the demo catalog and <= 100 ms with 100,000 products;
-checkout >= 150 orders/s with no oversell. Figures, not a pass/fail test.
+Every scenario runs in rounds that alternate with the bare endpoint (bare, scenario, bare, ...), and
+its share of bare is the median of the rounds' shares: a busy machine slows both alike. The mixed
+load is shaped like Online Boutique's load generator (browse 10, view cart 3, add to cart 2, home 1,
+checkout 1) and reports the listing cache's hit rate, the requests/s it sustains at p99 <= 100 ms
+and the workers' resident memory. Figures, not a pass/fail test; issue 12 holds the targets.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import random
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -29,6 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipelines.verify import lua_rotating_get, parse_wrk  # noqa: E402
+
+# Online Boutique's load generator's weights (its locustfile's tasks), in the shop's requests.
+MIXED_WEIGHTS = {"browse": 10, "view_cart": 3, "add_to_cart": 2, "home": 1, "checkout": 1}
+# The latency objective the mixed load's capacity is measured at.
+CAPACITY_P99_MS = 100.0
 
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -73,6 +83,12 @@ def recreate_database() -> None:
         client.flushdb()
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
 def gunicorn(app_spec: str, port: int, cwd: Path, env: dict[str, str]):
     process = subprocess.Popen(
@@ -95,14 +111,15 @@ def gunicorn(app_spec: str, port: int, cwd: Path, env: dict[str, str]):
                 time.sleep(0.3)
         else:
             raise RuntimeError(f"{app_spec} did not start on port {port}")
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
 def wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict:
-    command = ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{duration}s", url]
+    # A slow answer is waited for (wrk's own 2 s would count a slow checkout as never answered).
+    command = ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", url]
     if script:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
             handle.write(script)
@@ -111,20 +128,20 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     return {**figures, "requests": int(figures["requests"]), "non_2xx": int(figures["non_2xx"])}
 
 
-def lua_post_each(requests_: list[tuple[str, dict, str]]) -> str:
-    """A POST per line; thread i takes lines i, i+T, ... so no two requests share a line."""
-    rows = ",".join(
-        "{" + ",".join([json.dumps(path), json.dumps(json.dumps(body)), json.dumps(token)]) + "}"
-        for path, body, token in requests_
+def lua_requests(rows: list[tuple[str, str, dict | None, str]]) -> str:
+    """A request per row (method, path, JSON body or None, bearer token or ""); thread i takes rows
+    i, i+T, ... so no two requests share a row."""
+    lines = ",".join(
+        "{" + ",".join([json.dumps(method), json.dumps(path), json.dumps(json.dumps(body) if body is not None else ""),
+                        json.dumps(token)]) + "}"
+        for method, path, body, token in rows
     )
     return f"""
-local rows = {{{rows}}}
-local threads = {{}}
+local rows = {{{lines}}}
 local counter = 1
 function setup(thread)
   thread:set("offset", counter)
   counter = counter + 1
-  table.insert(threads, thread)
 end
 function init(args)
   step = 2
@@ -133,11 +150,17 @@ end
 request = function()
   local row = rows[((index - 1) % #rows) + 1]
   index = index + step
-  local headers = {{["Content-Type"] = "application/json"}}
-  if row[3] ~= "" then headers["Authorization"] = "Bearer " .. row[3] end
-  return wrk.format("POST", row[1], headers, row[2])
+  local headers = {{}}
+  if row[3] ~= "" then headers["Content-Type"] = "application/json" end
+  if row[4] ~= "" then headers["Authorization"] = "Bearer " .. row[4] end
+  if row[3] == "" then return wrk.format(row[1], row[2], headers) end
+  return wrk.format(row[1], row[2], headers, row[3])
 end
 """
+
+
+def lua_post_each(requests_: list[tuple[str, dict, str]]) -> str:
+    return lua_requests([("POST", path, body, token) for path, body, token in requests_])
 
 
 def in_stock_products() -> list[int]:
@@ -156,7 +179,8 @@ def search_paths(rng: random.Random, count: int = 400) -> list[str]:
     return paths
 
 
-def prepare_carts(count: int, lines_per_cart: int, hot_stock: int, hot_share: float) -> tuple[list, int]:
+def prepare_carts(count: int, lines_per_cart: int, hot_stock: int, hot_share: float,
+                  batch: str = "checkout") -> tuple[list, int]:
     """Customers with carts ready for checkout, written straight to the database.
 
     Every cart holds ordinary products with ample stock; `hot_share` of them also hold one unit
@@ -178,8 +202,8 @@ def prepare_carts(count: int, lines_per_cart: int, hot_stock: int, hot_share: fl
         for product in products:
             product.stock = 1_000_000
         hot = products[0]
-        hot.stock = hot_stock
-        customers = [User(email=f"bench{n}@shopstack.dev", name=f"Bench {n}", role="customer",
+        hot.stock = hot_stock if hot_share else 1_000_000
+        customers = [User(email=f"bench-{batch}-{n}@shopstack.dev", name=f"Bench {n}", role="customer",
                           password_hash="!") for n in range(50)]
         db.session.add_all(customers)
         db.session.flush()
@@ -245,87 +269,247 @@ def seed_large_catalog(total: int) -> None:
         client.flushdb()
 
 
-def search_large_catalog(total: int, shop_url: str, duration: int, connections: int, rng: random.Random,
-                         results: list[tuple[str, dict]]) -> None:
+@dataclass
+class Scenario:
+    """A scenario's rounds, each measured right after a round of the bare endpoint."""
+
+    name: str
+    rounds: list[dict]
+    shares: list[float]
+    extra: dict
+
+    def median(self, figure: str) -> float:
+        # A round whose requests all outlasted it measured no latency: only rounds that did count.
+        measured = [round_[figure] for round_ in self.rounds if figure == "rps" or round_[figure] > 0]
+        return statistics.median(measured) if measured else 0.0
+
+
+class Bench:
+    def __init__(self, hello_url: str, shop: Server, duration: int, connections: int, rounds: int):
+        self.hello_url, self.shop, self.url = hello_url, shop, shop.url
+        self.duration, self.connections, self.rounds = duration, connections, rounds
+        self.scenarios: list[Scenario] = []
+        self.bare: list[dict] = []
+
+    def alternate(self, name: str, script: str | Callable[[int], str], connections: int | None = None,
+                  after_round: Callable[[dict], None] | None = None) -> Scenario:
+        """Rounds of bare then `script` (or `script(round)`, a fresh script per round)."""
+        say(name)
+        scenario = Scenario(name, [], [], {})
+        for number in range(self.rounds):
+            bare = wrk(f"{self.hello_url}/hello", self.duration, connections or self.connections)
+            self.bare.append(bare)
+            figures = wrk(self.url + "/", self.duration, connections or self.connections,
+                          script(number) if callable(script) else script)
+            if after_round:
+                after_round(figures)
+            scenario.rounds.append(figures)
+            scenario.shares.append(figures["rps"] / bare["rps"])
+            say(f"  round {number + 1}: {figures['rps']:.0f} req/s, bare {bare['rps']:.0f} req/s, "
+                f"share {figures['rps'] / bare['rps'] * 100:.1f} %")
+        self.scenarios.append(scenario)
+        return scenario
+
+
+def cache_lookups(shop_url: str) -> dict[tuple[str, str], float]:
+    """The catalog cache's lookups so far, summed over the workers, by (kind, result)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urlopen(shop_url + "/metrics").read().decode()  # nosec B310
+    return {(sample.labels["kind"], sample.labels["result"]): sample.value
+            for family in text_string_to_metric_families(text) if family.name == "shop_catalog_cache_lookups"
+            for sample in family.samples if sample.name.endswith("_total")}
+
+
+def hit_rate(before: dict, after: dict, kind: str) -> tuple[float, int, int]:
+    hits = after.get((kind, "hit"), 0) - before.get((kind, "hit"), 0)
+    misses = after.get((kind, "miss"), 0) - before.get((kind, "miss"), 0)
+    return (hits / (hits + misses) if hits + misses else 0.0), int(hits), int(misses)
+
+
+def worker_memory(master_pid: int) -> list[int]:
+    """Resident memory (KiB) of each of the gunicorn master's workers."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))))
+    return sizes
+
+
+def search_large_catalog(total: int, bench: Bench, rng: random.Random) -> None:
     if not total:
         return
     seed_large_catalog(total)
-    say(f"search on {total:,} products")
-    results.append((f"search, {total:,} products",
-                    wrk(shop_url + "/", duration, connections, lua_rotating_get(search_paths(rng)))))
+    bench.alternate(f"search, {total:,} products", lua_rotating_get(search_paths(rng)))
 
 
-def report(rows: list[tuple[str, dict]], hello_rps: float) -> None:
+def mixed_rows(rng: random.Random, count: int, listing: list[str], pages: list[str], carts: list[str],
+               in_stock: list[int], checkouts: list[tuple[str, str]]) -> list[tuple[str, str, dict | None, str]]:
+    """`count` requests drawn by MIXED_WEIGHTS; each checkout takes a cart of its own."""
+    address = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
+    kinds = rng.choices(list(MIXED_WEIGHTS), weights=list(MIXED_WEIGHTS.values()), k=count)
+    ready = iter(checkouts)
+    rows: list[tuple[str, str, dict | None, str]] = []
+    for kind in kinds:
+        if kind == "browse":
+            rows.append(("GET", rng.choice(pages + listing), None, ""))
+        elif kind == "home":
+            rows.append(("GET", listing[0], None, ""))
+        elif kind == "view_cart":
+            rows.append(("GET", f"/api/v1/carts/{rng.choice(carts)}", None, ""))
+        elif kind == "add_to_cart":
+            rows.append(("POST", f"/api/v1/carts/{rng.choice(carts)}/items",
+                         {"product_id": rng.choice(in_stock), "quantity": 1}, ""))
+        elif (cart := next(ready, None)) is not None:
+            cart_id, token = cart
+            rows.append(("POST", "/api/v1/orders", {"cart_id": cart_id, "shipping_address": address}, token))
+    return rows
+
+
+def mixed_load(bench: Bench, rng: random.Random, listing: list[str], pages: list[str], carts: list[str],
+               in_stock: list[int], connection_steps: list[int]) -> None:
+    """The mixed load: its hit rates and memory at the bench's connections, then its capacity (the
+    most requests/s at p99 <= CAPACITY_P99_MS) over `connection_steps`."""
+    # A checkout per 17 requests: carts for a round at half the bare endpoint's speed (the rows repeat,
+    # and a used cart is refused, should the shop go faster).
+    bare = bench.bare[-1] if bench.bare else wrk(f"{bench.hello_url}/hello", bench.duration, bench.connections)
+    bare_rps = bare["rps"]
+    per_round = int(bare_rps * bench.duration / 2 / sum(MIXED_WEIGHTS.values())) + 100
+    steps = len(connection_steps) + bench.rounds
+    say(f"mixed load (preparing {per_round * steps} carts)")
+    ready, _ = prepare_carts(count=per_round * steps, lines_per_cart=3, hot_stock=0, hot_share=0.0, batch="mixed")
+    batches = [ready[number * per_round:(number + 1) * per_round] for number in range(steps)]
+
+    def script(number: int) -> str:
+        return lua_requests(mixed_rows(rng, per_round * sum(MIXED_WEIGHTS.values()), listing, pages, carts,
+                                       in_stock, batches[number]))
+
+    before = cache_lookups(bench.url)
+    scenario = bench.alternate("mixed load (Online Boutique's weights)", script)
+    after = cache_lookups(bench.url)
+    scenario.extra["listing_hit_rate"] = hit_rate(before, after, "products")
+    scenario.extra["page_hit_rate"] = hit_rate(before, after, "product")
+    scenario.extra["worker_rss_kib"] = worker_memory(bench.shop.pid)
+    capacity = []
+    for offset, connections in enumerate(connection_steps):
+        figures = wrk(bench.url + "/", bench.duration, connections, script(bench.rounds + offset))
+        say(f"  {connections} connections: {figures['rps']:.0f} req/s, p99 {figures['p99_ms']:.1f} ms")
+        capacity.append((connections, figures))
+    scenario.extra["capacity"] = capacity
+
+
+def report(bench: Bench) -> None:
     print()
-    print(f"{'scenario':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}")
-    print("-" * 80)
-    for name, figures in rows:
-        ratio = f"{figures['rps'] / hello_rps * 100:6.1f}%"
-        print(f"{name:<34} {figures['rps']:>9.1f} {figures['p50_ms']:>8.2f} {figures['p99_ms']:>8.2f} "
-              f"{figures['non_2xx']:>8} {ratio:>8}")
+    print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} "
+          "(shares of bare are measured in the same run, round by round)")
+    print(f"bare flask /hello: median {statistics.median(r['rps'] for r in bench.bare):.0f} req/s over "
+          f"{len(bench.bare)} rounds")
+    print(f"{'scenario':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}  rounds")
+    print("-" * 110)
+    for scenario in bench.scenarios:
+        shares = " ".join(f"{share * 100:.0f}%" for share in scenario.shares)
+        print(f"{scenario.name:<40} {scenario.median('rps'):>9.1f} {scenario.median('p50_ms'):>8.2f} "
+              f"{scenario.median('p99_ms'):>8.2f} {sum(r['non_2xx'] for r in scenario.rounds):>8} "
+              f"{statistics.median(scenario.shares) * 100:>7.1f}%  {shares}")
+    print("(req/s, p50, p99 and the share of bare are medians over the rounds)")
+    for scenario in bench.scenarios:
+        extra = scenario.extra
+        if "listing_hit_rate" in extra:
+            for label, key in (("listing", "listing_hit_rate"), ("product page", "page_hit_rate")):
+                rate, hits, misses = extra[key]
+                print(f"{scenario.name}: {label} cache hit rate {rate * 100:.1f} % ({hits} hits, {misses} misses)")
+            rss = extra["worker_rss_kib"]
+            print(f"{scenario.name}: gunicorn workers' resident memory after it: "
+                  f"{', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
+            within = [(c, f) for c, f in extra["capacity"]
+                      if 0 < f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
+            for connections, figures in extra["capacity"]:
+                print(f"{scenario.name}: {connections:>3} connections: {figures['rps']:.0f} req/s, "
+                      f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms")
+            if within:
+                best = max(within, key=lambda step: step[1]["rps"])
+                print(f"capacity of one web host at p99 <= {CAPACITY_P99_MS:.0f} ms: {best[1]['rps']:.0f} req/s "
+                      f"({best[0]} connections)")
+            else:
+                print(f"capacity at p99 <= {CAPACITY_P99_MS:.0f} ms: no step stayed within it")
+        if "orders_per_s" in extra:
+            oversell = extra["oversell"]
+            print(f"checkout: {oversell['orders']} orders in {extra['seconds']}s = {extra['orders_per_s']:.1f} "
+                  f"orders/s; {sum(r['non_2xx'] for r in scenario.rounds)} refused (sold out or carts used up)")
+            print(f"no oversell: hot product had {oversell['hot_stock_before']}, sold {oversell['hot_sold']}, left "
+                  f"{oversell['hot_left']} -> {'OVERSOLD' if oversell['oversold'] else 'ok'}")
     print()
+
+
+SCENARIOS = ("cached", "search", "cart", "checkout", "mixed", "large-search")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario, each after a round of bare")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--capacity-connections", default="4,8,16,32",
+                        help="connection counts the mixed load's capacity is sought over")
     parser.add_argument("--large-catalog", type=int, default=100_000,
                         help="products for the second search run (0 skips)")
-    parser.add_argument("--only", choices=["search"], help="run only these scenarios (and the bare endpoint)")
+    parser.add_argument("--only", action="append", choices=SCENARIOS,
+                        help="run only these scenarios (repeatable; the bare endpoint always runs)")
     options = parser.parse_args()
+    wanted = set(options.only or SCENARIOS)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     subprocess.run(["bash", str(ROOT / "pipelines" / "services-up.sh")], check=True)
-    say(f"Preparing database {DATABASE} (migrate + demo catalog)")
+    say(f"Preparing database {DATABASE} (migrate + demo catalog), Redis {REDIS_URL}")
     recreate_database()
     env = app_env()
     rng = random.Random(3)
-    results: list[tuple[str, dict]] = []
-    with gunicorn("bench_hello:create_app()", HELLO_PORT, ROOT / "pipelines", env) as hello_url, \
-         gunicorn("shop:create_app()", APP_PORT, ROOT, env) as shop_url:
-        d, c = options.duration, options.connections
-        say("bare Flask endpoint")
-        hello = wrk(f"{hello_url}/hello", d, c)
-        results.append(("bare flask /hello", hello))
+    with gunicorn("bench_hello:create_app()", HELLO_PORT, ROOT / "pipelines", env) as hello, \
+         gunicorn("shop:create_app()", APP_PORT, ROOT, env) as shop:
+        bench = Bench(hello.url, shop, options.duration, options.connections, options.rounds)
         listing = [f"/api/v1/products?page={page}" for page in range(1, 6)]
         pages = [f"/api/v1/products/{product_id}" for product_id in range(1, 51)]
         for path in listing + pages:
-            urlopen(shop_url + path).read()  # nosec B310
-        say("cached product listing")
-        results.append(("product listing (cached)", wrk(shop_url + "/", d, c, lua_rotating_get(listing))))
-        say("cached product page")
-        results.append(("product page (cached)", wrk(shop_url + "/", d, c, lua_rotating_get(pages))))
-        say("search on the demo catalog")
-        results.append(("search, 540 products", wrk(shop_url + "/", d, c, lua_rotating_get(search_paths(rng)))))
-        if options.only == "search":
-            search_large_catalog(options.large_catalog, shop_url, d, c, rng, results)
-            report(results, hello["rps"])
-            return
-        say("add to cart")
-        carts = [json.loads(urlopen(shop_url + "/api/v1/carts", data=b"").read())["id"]  # nosec B310
+            urlopen(shop.url + path).read()  # nosec B310
+        if "cached" in wanted:
+            bench.alternate("product listing (cached)", lua_rotating_get(listing))
+            bench.alternate("product page (cached)", lua_rotating_get(pages))
+        if "search" in wanted:
+            bench.alternate("search, 540 products", lua_rotating_get(search_paths(rng)))
+        carts = [json.loads(urlopen(shop.url + "/api/v1/carts", data=b"").read())["id"]  # nosec B310
                  for _ in range(200)]
         in_stock = in_stock_products()
-        adds = [(f"/api/v1/carts/{cart}/items", {"product_id": rng.choice(in_stock), "quantity": 1}, "")
-                for cart in carts]
-        results.append(("add to cart", wrk(shop_url + "/", d, c, lua_post_each(adds))))
-        say("checkout (preparing carts)")
-        hot_stock = 300
-        ready, hot_id = prepare_carts(count=600 * d, lines_per_cart=3, hot_stock=hot_stock, hot_share=0.25)
-        address = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
-        checkouts = [("/api/v1/orders", {"cart_id": cart_id, "shipping_address": address}, token)
-                     for cart_id, token in ready]
-        say("checkout")
-        checkout = wrk(shop_url + "/", d, c, lua_post_each(checkouts))
-        oversell = check_oversell(hot_id, hot_stock)
-        checkout["orders_per_s"] = oversell["orders"] / d
-        results.append(("checkout", checkout))
-        search_large_catalog(options.large_catalog, shop_url, d, c, rng, results)
-    report(results, hello["rps"])
-    print(f"checkout: {oversell['orders']} orders in {d}s = {checkout['orders_per_s']:.1f} orders/s; "
-          f"{checkout['non_2xx']} refused (sold out or carts used up)")
-    print(f"no oversell: hot product had {hot_stock}, sold {oversell['hot_sold']}, left {oversell['hot_left']}"
-          f" -> {'OVERSOLD' if oversell['oversold'] else 'ok'}")
+        if "cart" in wanted:
+            adds = [(f"/api/v1/carts/{cart}/items", {"product_id": rng.choice(in_stock), "quantity": 1}, "")
+                    for cart in carts]
+            bench.alternate("add to cart", lua_post_each(adds))
+        # Checkout first: its oversell check counts every order, and the mixed load's carts restock.
+        if "checkout" in wanted:
+            checkout(bench)
+        if "mixed" in wanted:
+            mixed_load(bench, rng, listing, pages, carts, in_stock,
+                       [int(n) for n in options.capacity_connections.split(",") if n])
+        if "large-search" in wanted:
+            search_large_catalog(options.large_catalog, bench, rng)
+    report(bench)
+
+
+def checkout(bench: Bench) -> None:
+    say("checkout (preparing carts)")
+    hot_stock, per_round = 300, 600 * bench.duration
+    ready, hot_id = prepare_carts(count=per_round * bench.rounds, lines_per_cart=3, hot_stock=hot_stock,
+                                  hot_share=0.25)
+    address = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
+
+    def script(number: int) -> str:
+        return lua_post_each([("/api/v1/orders", {"cart_id": cart_id, "shipping_address": address}, token)
+                              for cart_id, token in ready[number * per_round:(number + 1) * per_round]])
+
+    scenario = bench.alternate("checkout", script)
+    oversell = check_oversell(hot_id, hot_stock)
+    scenario.extra.update(oversell=oversell, seconds=bench.duration * bench.rounds,
+                          orders_per_s=oversell["orders"] / (bench.duration * bench.rounds))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ counters, so the API and the storefront cannot be played against each other.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request, session
+from flask.globals import request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -35,6 +37,31 @@ limiter = Limiter(
 def init_limiter(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     limiter.init_app(app)
+    # Every limit here is a view's decorator, checked when that view runs. The extension's own pass
+    # before every request only finds application-wide and default limits, which the shop sets none
+    # of, so it is left out: it cost a cached read a fifth of its time.
+    if not any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
+        # Its headers and conditional deductions after the answer, likewise, only where a limit was
+        # checked (the extension keeps what it checked on the request's context).
+        app.after_request_funcs[None] = [_where_limited(hook) if _is_limiters(hook) else hook
+                                         for hook in app.after_request_funcs[None]]
+        app.teardown_request_funcs[None] = [_where_limited(hook) if _is_limiters(hook) else hook
+                                            for hook in app.teardown_request_funcs[None]]
+
+
+def _is_limiters(hook: Callable) -> bool:
+    return getattr(hook, "__self__", None) is limiter or limiter in getattr(hook, "args", ())
+
+
+def _where_limited(hook: Callable) -> Callable:
+    @functools.wraps(hook)
+    def run(response_or_error):
+        if hasattr(request_ctx, "_limiter_request_context"):
+            return hook(response_or_error)
+        return response_or_error  # the response, after it; nothing anyone reads, at teardown
+
+    return run
 
 
 def _setting(name: str) -> Callable[[], str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -34,6 +35,11 @@ STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",
                        ["operation"])
+CATALOG_CACHE = Counter(
+    "shop_catalog_cache_lookups_total", "Catalog documents looked up in the cache, by kind (product, products, "
+    "recommendations, categories, search_words) and result: hit (this process's memory or Redis) or miss (read from "
+    "the database).", ["kind", "result"],
+)
 CARRIER_EVENTS = Counter("shop_carrier_events_total", "New carrier tracking events, by how they came (webhook|poll).",
                          ["source"])
 # Set by the shipment-following task (every few minutes), from the database.
@@ -93,9 +99,21 @@ def register_metrics(app: Flask) -> None:
         if started is not None and request.endpoint != "health.metrics":
             method = request.method if request.method in HTTP_METHODS else "other"
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            _requests(method, route, response.status_code).inc()
+            _latency(method, route).observe(time.perf_counter() - started)
         return response
+
+
+# The labelled series, found once each: labels() validates and locks on every call. Labels come
+# from fixed sets (see HTTP_METHODS), so these hold a bounded number of series.
+@functools.cache
+def _requests(method: str, route: str, status: int):
+    return HTTP_REQUESTS.labels(method, route, str(status))
+
+
+@functools.cache
+def _latency(method: str, route: str):
+    return HTTP_LATENCY.labels(method, route)
 
 
 def refresh_dead_letters() -> None:

@@ -42,7 +42,8 @@ def register_outbox_relay(app: Flask) -> None:
 
     @app.teardown_request
     def relay_recorded_events(error: BaseException | None) -> None:
-        if not db.session.info.pop("outbox_pending", False) or error is not None:
+        # A request that never opened a session (a cached read) recorded nothing: no session is made to say so.
+        if not db.session.registry.has() or not db.session.info.pop("outbox_pending", False) or error is not None:
             return
         # Services commit their own work, so whatever the request left uncommitted (it failed
         # half-way) is dropped here, and the relay runs in a context and session of its own:

@@ -278,6 +278,6 @@ def test_adding_to_a_cart_runs_the_same_few_statements_for_1_or_20_lines(app, cl
         return statements
 
     one, twenty = statements_for(1), statements_for(20)
-    # customer (for a customer's cart); claim the cart; cart with its lines, products and coupon;
-    # the product added; the new line; promotions
-    assert len(one) == len(twenty) <= (6 if customer else 5), "\n".join(twenty)
+    # customer (for a customer's cart); claim the cart; cart with its lines, products, coupon and the
+    # product added; the new line; promotions
+    assert len(one) == len(twenty) <= (5 if customer else 4), "\n".join(twenty)

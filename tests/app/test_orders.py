@@ -253,11 +253,25 @@ def test_checkout_runs_the_same_few_queries_for_1_or_20_lines(app, client):
     assert len(one) == len(twenty) <= 12, "\n".join(twenty)
 
 
+def test_stock_taken_and_given_back_says_which_products_sold_out_and_came_back(app, client):
+    from shop.orders.service import _reserve_stock, _return_stock
+
+    last, plenty = make_product(stock=1), make_product(stock=10)
+    customer = make_user()
+    cart_id = make_cart(customer, (last, 1), (plenty, 1)).id
+    response = client.post("/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
+                           headers=auth_headers(customer))
+    assert response.status_code == 201
+    assert _return_stock([response.json["id"]]) == {last.id: True, plenty.id: False}
+    assert _reserve_stock([(last.id, 1, last.price_cents), (plenty.id, 2, plenty.price_cents)]) == {
+        last.id: 0, plenty.id: 8}
+
+
 def test_a_price_change_during_checkout_takes_nothing(app):
     from shop.orders.service import _reserve_stock, _shortfall
 
     product = make_product(name="Moving Target", price_cents=1000, stock=5)
-    assert _reserve_stock([(product.id, 1, 900)]) == set()
+    assert _reserve_stock([(product.id, 1, 900)]) == {}
     db.session.rollback()
     refusal = _shortfall([(product.id, 1, 900)])
     assert refusal.status == 409

@@ -189,3 +189,11 @@ def test_the_storefront_pay_form_shares_the_order_limit(app, client, clock):
     refused = client.post(f"/orders/{order_id}/pay", data=form)
     assert refused.status_code == 429
     assert "Too many payment attempts" in refused.get_data(as_text=True)
+
+
+def test_a_limited_view_says_its_limit_and_an_unlimited_one_says_none(client):
+    limited = client.post("/api/v1/carts")
+    assert limited.status_code == 201
+    assert int(limited.headers["X-RateLimit-Remaining"]) >= 0
+    product = make_product()
+    assert "X-RateLimit-Limit" not in client.get(f"/api/v1/products/{product.id}").headers

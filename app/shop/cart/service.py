@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -57,13 +58,14 @@ def _visible_to(customer: User | None) -> ColumnElement[bool]:
 
 
 def _change_cart(cart_id: str, customer: User | None, expected_version: int | None,
-                 change: Callable[[Cart], None]) -> Cart:
+                 change: Callable[[Cart, Product | None], None], product_id: int | None = None) -> Cart:
     """Apply `change` to the cart under its lock, bumping its version.
 
     The version bump is the first write, so it takes the lock (PostgreSQL's row lock, SQLite's
     write lock): concurrent edits queue behind it and each then sees the one before it. With
     If-Match, the bump only matches the expected version, so a stale edit is refused instead.
-    It only matches a cart the caller may see, so nobody locks another's cart.
+    It only matches a cart the caller may see, so nobody locks another's cart. The product the
+    change names (`product_id`) is read with the cart and handed to `change` (None if there is none).
     """
     claim = update(Cart).where(Cart.id == cart_id, Cart.status == "open", _visible_to(customer))
     if expected_version is not None:
@@ -76,12 +78,17 @@ def _change_cart(cart_id: str, customer: User | None, expected_version: int | No
         current = get_cart(cart_id, customer)  # 404 for a cart that is gone or not the caller's
         CART_CONFLICTS.inc()
         raise StaleCart(current.version)
-    # Everything read from here on is read under the lock: the cart, its lines, their products
-    # and its coupon in one statement.
+    # Everything read from here on is read under the lock: the cart, its lines, their products,
+    # its coupon and the product the change names, in one statement.
     db.session.expire_all()
-    cart = db.session.scalars(select(Cart).where(Cart.id == cart_id).options(joinedload(Cart.lines))).unique().one()
+    query: Select[Any] = select(Cart).where(Cart.id == cart_id).options(joinedload(Cart.lines))
+    if product_id is not None:
+        query = query.add_columns(Product).outerjoin(Product, Product.id == product_id)
+    row = db.session.execute(query).unique().one()
+    cart: Cart = row[0]
+    product: Product | None = row[1] if product_id is not None else None
     try:
-        change(cart)
+        change(cart, product)
         _commit_as_written()
     except BaseException:
         db.session.rollback()
@@ -100,8 +107,7 @@ def _commit_as_written() -> None:
         session.expire_on_commit = True
 
 
-def _product_for_cart(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
+def _product_for_cart(product: Product | None, product_id: int) -> Product:
     if product is None:
         raise Problem(422, "Invalid request", f"product {product_id} does not exist",
                       type_="validation-error", field="product_id")
@@ -126,8 +132,8 @@ def _line(cart: Cart, product_id: int) -> CartLine | None:
 
 def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int,
              max_quantity: int, expected_version: int | None = None) -> Cart:
-    def change(cart: Cart) -> None:
-        product = _product_for_cart(product_id)
+    def change(cart: Cart, added: Product | None) -> None:
+        product = _product_for_cart(added, product_id)
         line = _line(cart, product_id)
         new_quantity = quantity + (line.quantity if line else 0)
         _check_line_limit(new_quantity, max_quantity)
@@ -137,17 +143,17 @@ def add_item(cart_id: str, customer: User | None, product_id: int, quantity: int
         else:
             cart.lines.append(CartLine(product=product, quantity=new_quantity))
 
-    return _change_cart(cart_id, customer, expected_version, change)
+    return _change_cart(cart_id, customer, expected_version, change, product_id)
 
 
 def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity: int,
                  max_quantity: int, expected_version: int | None = None) -> Cart:
-    def change(cart: Cart) -> None:
+    def change(cart: Cart, _product: Product | None) -> None:
         line = _line(cart, product_id)
         if line is None:
             raise NotFound("Cart line for product", product_id)
         _check_line_limit(quantity, max_quantity)
-        _check_stock(_product_for_cart(product_id), quantity)
+        _check_stock(line.product, quantity)
         line.quantity = quantity
 
     return _change_cart(cart_id, customer, expected_version, change)
@@ -155,7 +161,7 @@ def set_quantity(cart_id: str, customer: User | None, product_id: int, quantity:
 
 def remove_item(cart_id: str, customer: User | None, product_id: int,
                 expected_version: int | None = None) -> Cart:
-    def change(cart: Cart) -> None:
+    def change(cart: Cart, _product: Product | None) -> None:
         line = _line(cart, product_id)
         if line is None:
             raise NotFound("Cart line for product", product_id)
@@ -166,7 +172,7 @@ def remove_item(cart_id: str, customer: User | None, product_id: int,
 
 def set_coupon(cart_id: str, customer: User | None, code: str | None,
                expected_version: int | None = None) -> Cart:
-    def change(cart: Cart) -> None:
+    def change(cart: Cart, _product: Product | None) -> None:
         coupon = db.session.scalar(select(Coupon).where(Coupon.code == code)) if code is not None else None
         if code is not None and coupon is None:
             raise Problem(422, "Invalid request", f"coupon {code} does not exist",

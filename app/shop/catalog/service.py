@@ -16,7 +16,7 @@ from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..numbers import MAX_ID, whole_number
 from . import search
-from .cache import invalidate_products
+from .cache import invalidate_products, refresh_stock
 from .models import Category, Product, StockAdjustment
 
 
@@ -56,6 +56,11 @@ def get_product(product_id: int) -> Product:
     if product is None:
         raise NotFound("Product", product_id)
     return product
+
+
+def products_by_id(product_ids: list[int]) -> list[Product]:
+    """These products (those that exist), in one statement."""
+    return list(db.session.scalars(select(Product).where(Product.id.in_(product_ids))).unique())
 
 
 # The visible reviews' average stars; a product without reviews (0) sorts after every reviewed one.
@@ -184,9 +189,9 @@ def update_product(product_id: int, changes: dict[str, Any]) -> Product:
 
 def set_stock(product_id: int, stock: int) -> Product:
     product = get_product(product_id)
-    product.stock = stock
+    before, product.stock = product.stock, stock
     db.session.commit()
-    invalidate_products([product.id])
+    refresh_stock([product.id], [product.id] if (before == 0) != (stock == 0) else [])
     return product
 
 
@@ -210,7 +215,7 @@ def adjust_stock(product_id: int, delta: int, max_stock: int, reason: str = "", 
     if stock_after is None:
         raise Conflict(f"Stock of product {product.id} is {product.stock}; it cannot change by {delta}.",
                        field="delta", stock=product.stock)
-    invalidate_products([product.id])
+    refresh_stock([product.id], [product.id] if (product.stock == 0) != (product.stock - delta == 0) else [])
     return product
 
 

@@ -21,7 +21,7 @@ from ..accounts.models import User
 from ..cart import service as carts
 from ..cart.models import Cart, Coupon
 from ..cart.pricing import PricingPolicy
-from ..catalog.cache import invalidate_products
+from ..catalog.cache import refresh_stock
 from ..catalog.models import Product
 from ..columns import iso, utcnow
 from ..database import after_commit, matched
@@ -72,8 +72,9 @@ def summary_document(order: Order) -> dict[str, Any]:
 
 # --- checkout ---------------------------------------------------------------------------------
 
-def _reserve_stock(wanted: list[tuple[int, int, int]]) -> set[int]:
-    """Take (product, quantity, at price) off the shelf in one statement; the ids it could take.
+def _reserve_stock(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
+    """Take (product, quantity, at price) off the shelf in one statement; the ids it could take,
+    each with the stock it left.
 
     A product is taken only if enough is left and its price is still the one the order was
     priced at. Rows are named in id order so concurrent checkouts lock them in the same order.
@@ -90,11 +91,11 @@ def _reserve_stock(wanted: list[tuple[int, int, int]]) -> set[int]:
         update(Product)
         .where(Product.id == rows.c.id, Product.stock >= rows.c.quantity, Product.price_cents == rows.c.price)
         .values(stock=Product.stock - rows.c.quantity)
-        .returning(Product.id)
+        .returning(Product.id, Product.stock)
         .execution_options(synchronize_session=False),
         params,
-    ).scalars()
-    return set(taken)
+    ).tuples().all()
+    return dict(taken)
 
 
 def _shortfall(wanted: list[tuple[int, int, int]]) -> Problem:
@@ -170,7 +171,8 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
                  total_cents=order.total_cents, currency=order.currency)
 
     # Stock and coupon are taken last, so their row locks are held only until the commit.
-    if len(_reserve_stock(wanted)) != len(wanted):
+    left = _reserve_stock(wanted)
+    if len(left) != len(wanted):
         db.session.rollback()
         raise _shortfall(wanted)
     if coupon_applied and matched(db.session.execute(
@@ -185,7 +187,7 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
     idempotency.keep_answer(document)
     db.session.commit()
     ORDERS_CREATED.inc()
-    invalidate_products(product_id for product_id, _, _ in wanted)
+    refresh_stock(left, [product_id for product_id, stock in left.items() if stock == 0])
     return document
 
 
@@ -253,15 +255,20 @@ def staff_moves(status: str) -> list[str]:
 
 # --- moving along the states ------------------------------------------------------------------
 
-def _return_stock(order_ids: list[int]) -> list[int]:
-    """Put the lines of these orders back on the shelf in one statement; the products touched."""
+def _return_stock(order_ids: list[int]) -> dict[int, bool]:
+    """Put the lines of these orders back on the shelf in one statement; the products touched, each
+    saying whether it came back in stock (it had none left)."""
     returned = (select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"))
                 .where(OrderLine.order_id.in_(order_ids)).group_by(OrderLine.product_id).subquery())
-    return list(db.session.execute(
+    # SQLite's RETURNING cannot name the subquery the update reads, so it sums the lines again.
+    quantity = (select(func.sum(OrderLine.quantity))
+                .where(OrderLine.order_id.in_(order_ids), OrderLine.product_id == Product.id)
+                .correlate(Product).scalar_subquery())
+    return dict(db.session.execute(
         update(Product).where(Product.id == returned.c.product_id)
-        .values(stock=Product.stock + returned.c.quantity).returning(Product.id)
+        .values(stock=Product.stock + returned.c.quantity).returning(Product.id, Product.stock == quantity)
         .execution_options(synchronize_session=False)
-    ).scalars())
+    ).tuples().all())
 
 
 def _give_back_coupons(order_ids: list[int]) -> None:
@@ -293,24 +300,25 @@ def _move(order: Order, to_status: str, cause: str, now: datetime) -> str:
     return from_status
 
 
-def apply_move(order: Order, to_status: str, cause: str, now: datetime) -> list[int]:
+def apply_move(order: Order, to_status: str, cause: str, now: datetime) -> dict[int, bool]:
     """Move the order (in the caller's transaction) with what the move brings: leaving the shelf
-    returns the stock, a cancel gives the coupon back. The products whose stock changed."""
+    returns the stock, a cancel gives the coupon back. The products whose stock changed (see
+    _return_stock)."""
     from_status = _move(order, to_status, cause, now)
     if to_status == states.PAID:
         revenue = REVENUE.labels(order.currency)
         after_commit(db.session, partial(revenue.inc, order.total_cents))
     if to_status == states.CANCELLED:
         _give_back_coupons([order.id])
-    return _return_stock([order.id]) if states.returns_stock(from_status, to_status) else []
+    return _return_stock([order.id]) if states.returns_stock(from_status, to_status) else {}
 
 
-def after_move(to_status: str, viewer: User | None, returned: list[int]) -> None:
+def after_move(to_status: str, viewer: User | None, returned: dict[int, bool]) -> None:
     """What follows a committed move: the cancel counted, the cached stock refreshed."""
     if to_status == states.CANCELLED:
         ORDERS_CANCELLED.labels(cause="staff" if viewer is None or viewer.is_staff else "customer").inc()
     if returned:
-        invalidate_products(returned)
+        refresh_stock(returned, [product_id for product_id, back in returned.items() if back])
 
 
 def lock(order: Order, now: datetime) -> None:
@@ -395,5 +403,5 @@ def release_expired_reservations(now: datetime | None = None) -> int:
             record_event("order.cancelled", order_id=order_id, from_status=states.PENDING_PAYMENT, cause=cause)
         db.session.commit()
         ORDERS_CANCELLED.labels(cause="expired").inc(len(order_ids))
-        invalidate_products(products)
+        refresh_stock(products, [product_id for product_id, back in products.items() if back])
         released += len(order_ids)

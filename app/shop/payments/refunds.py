@@ -110,7 +110,7 @@ def record_refund(refund_id: int, reference: str, now: datetime, viewer: User | 
     moving_to = refund.order_status
     if moving_to is not None and not (states.can_move(order.status, moving_to) and not pending_refunds(order.id)):
         moving_to = None
-    returned = orders.apply_move(order, moving_to, refund.cause, now) if moving_to else []
+    returned = orders.apply_move(order, moving_to, refund.cause, now) if moving_to else {}
     db.session.commit()
     if moving_to:
         orders.after_move(moving_to, viewer, returned)

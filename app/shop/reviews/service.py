@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
@@ -22,6 +22,7 @@ from ..catalog.cache import invalidate_products
 from ..catalog.models import Product, rating_average
 from ..catalog.service import get_product
 from ..columns import utcnow
+from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
 from ..numbers import MAX_ID
@@ -61,11 +62,11 @@ def review_document(review: Review, viewer: User | None = None) -> dict[str, Any
 
 def _lock_product(product_id: int) -> None:
     """Take the product's row lock for this transaction (on SQLite, the database's write lock)."""
-    locked = db.session.execute(
+    locked = matched(db.session.execute(
         update(Product).where(Product.id == product_id)
         .values(rating_count=Product.rating_count, updated_at=Product.updated_at)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if locked != 1:
         db.session.rollback()
         raise NotFound("Product", product_id)
@@ -92,7 +93,7 @@ def _commit_rating_change(product_id: int) -> None:
 
 # --- who may review -----------------------------------------------------------------------------
 
-def _received(product_id: int, customer_id: int):
+def _received(product_id: int, customer_id: int) -> Select[tuple[int]]:
     """The customer's orders of the product that were delivered (delivered, completed, or delivered
     and later refunded: they had it in their hands)."""
     delivered_once = exists().where(OrderTransition.order_id == Order.id,
@@ -171,7 +172,7 @@ def find_review(review_id: int, viewer: User | None) -> Review:
     review = db.session.get(Review, review_id) if 0 < review_id <= MAX_ID else None
     visible = review is not None and (review.hidden_at is None or (
         viewer is not None and (viewer.is_staff or viewer.id == review.customer_id)))
-    if not visible:
+    if review is None or not visible:
         db.session.rollback()
         raise NotFound("Review", review_id)
     return review
@@ -260,7 +261,7 @@ def product_reviews(product_id: int, sort: str, page: int, per_page: int, viewer
     stars = dict(db.session.execute(
         select(Review.rating, func.count()).where(Review.product_id == product_id, Review.hidden_at.is_(None))
         .group_by(Review.rating)
-    ).all())
+    ).tuples().all())
     document = {
         "items": items, "total": product.rating_count, "page": page, "per_page": per_page,
         "rating_average": rating_average(product.rating_sum, product.rating_count),
