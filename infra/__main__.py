@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from infra import config as stack_config
 from infra.components.access import TransferBucket, TransferBucketArgs
+from infra.components.app_identity import AppIdentity, AppIdentityArgs
 from infra.components.broker import Broker, BrokerArgs
 from infra.components.cache import Cache, CacheArgs
 from infra.components.ci_access import CiAccess, CiAccessArgs
@@ -55,6 +56,7 @@ secrets = Secrets(
         config.secrets,
         credentials=config.credentials,
         broker_username=config.broker.username,
+        database_username=config.database.app_username,
         tags=tags,
     ),
 )
@@ -105,9 +107,20 @@ load_balancer = LoadBalancer(
 )
 
 image_id = debian_image_id(config.host_image_id)
+# What the shop's containers act as: they read their database login, through the hosts'
+# credential endpoint (they are refused the instance's own credentials).
+app_identity = AppIdentity(
+    f"{prefix}-app",
+    AppIdentityArgs(
+        account_id=aws.get_caller_identity().account_id,
+        secret_arns=[secrets.database_login_secret_arn],
+        tags=tags,
+    ),
+)
 # The secrets each role's hosts read: the web hosts sign sessions and check payment webhooks
 # (the app secret); both roles reach Redis and the broker. No host reads the database master
-# secret: the playbooks fetch it from the controller.
+# secret (the playbooks fetch it on the controller) nor the database login (only the shop's
+# processes, through app_identity).
 secrets_read_by = {
     HostRole.WEB: [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
     HostRole.WORKER: [secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
@@ -124,6 +137,7 @@ hosts = {
             secret_arns=secrets_read_by[role],
             repository_arn=registry.repository_arn,
             target_group_arns=[load_balancer.target_group_arn] if role is HostRole.WEB else [],
+            app_role_arn=app_identity.role_arn,
             tags=tags,
         ),
     )
@@ -157,6 +171,8 @@ stack_outputs = {
     StackOutput.DATABASE_PORT: database.port,
     StackOutput.DATABASE_NAME: database.database_name,
     StackOutput.DATABASE_SECRET_ARN: database.secret_arn,
+    StackOutput.DATABASE_LOGIN_SECRET_ARN: secrets.database_login_secret_arn,
+    StackOutput.APP_ROLE_ARN: app_identity.role_arn,
     StackOutput.CACHE_ENDPOINT: cache.endpoint,
     StackOutput.CACHE_PORT: cache.port,
     StackOutput.CACHE_AUTH_SECRET_ARN: secrets.cache_auth_secret_arn,

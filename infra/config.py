@@ -94,6 +94,10 @@ class DatabaseSettings:
     parameter_family: str = "postgres16"
     database_name: str = "shop"
     master_username: str = "shop"
+    # The role the shop logs in as: owner of the shop's schema, no superuser. The deploy creates it
+    # (with the master login) and sets the password its secret holds; the shop reads that secret
+    # when it opens a connection, so the password can rotate.
+    app_username: str = "shop_app"
     # Performance Insights (7 days of history is free).
     performance_insights: bool = False
     # Log statements slower than this, in milliseconds.

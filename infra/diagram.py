@@ -31,6 +31,7 @@ LABELS = {
     "shopstack:registry:Registry": "Image registry (ECR)",
     "shopstack:secrets:Secrets": "Secrets Manager",
     "shopstack:access:TransferBucket": "SSM transfer bucket (S3)",
+    "shopstack:compute:AppIdentity": "The shop's IAM role",
     "shopstack:monitoring:Monitoring": "CloudWatch alarms, dashboard, SNS",
 }
 

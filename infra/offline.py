@@ -89,6 +89,8 @@ class RegisteredResource:
     # Resource options the engine (and the policy pack) sees.
     protect: bool = False
     retain_on_delete: bool = False
+    # Input properties the engine leaves as they are in the cloud (something else owns their changes).
+    ignore_changes: tuple[str, ...] = ()
     # The URNs or former names (aliases) this resource was known by.
     aliases: tuple[str, ...] = ()
 
@@ -252,6 +254,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    ignore_changes=tuple(request.ignoreChanges),
                     # An alias by URN, or by the name it had (the parts that changed).
                     aliases=tuple(alias.urn or alias.spec.name for alias in request.aliases),
                 )

@@ -18,6 +18,8 @@ class StackOutput(StrEnum):
     DATABASE_PORT = "database_port"
     DATABASE_NAME = "database_name"
     DATABASE_SECRET_ARN = "database_secret_arn"
+    DATABASE_LOGIN_SECRET_ARN = "database_login_secret_arn"
+    APP_ROLE_ARN = "app_role_arn"
     CACHE_ENDPOINT = "cache_endpoint"
     CACHE_PORT = "cache_port"
     CACHE_AUTH_SECRET_ARN = "cache_auth_secret_arn"
@@ -44,7 +46,16 @@ DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.DATABASE_PORT: "PostgreSQL port.",
     StackOutput.DATABASE_NAME: "Name of the shop's database.",
     StackOutput.DATABASE_SECRET_ARN: (
-        "Secrets Manager secret holding the database `username` and `password` (managed and rotated by RDS)."
+        "Secrets Manager secret holding the database master `username` and `password` (managed and rotated by "
+        "RDS); only the deploy reads it, to create the shop's own role."
+    ),
+    StackOutput.DATABASE_LOGIN_SECRET_ARN: (
+        "Secrets Manager secret holding the least-privilege role the shop logs in as (`username`, `password`); "
+        "the shop reads it when it opens a connection (`DATABASE_SECRET_ARN`)."
+    ),
+    StackOutput.APP_ROLE_ARN: (
+        "IAM role the app hosts' credential endpoint assumes for the shop's containers (reads the database login "
+        "only)."
     ),
     StackOutput.CACHE_ENDPOINT: "Redis primary endpoint (TLS, AUTH token required).",
     StackOutput.CACHE_PORT: "Redis port.",

@@ -53,6 +53,8 @@ class HostGroupArgs:
     tags: Mapping[str, str]
     # Target groups the hosts register with (the web hosts' load balancer).
     target_group_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    # The role the hosts' credential endpoint assumes for the shop's containers (AppIdentity).
+    app_role_arn: pulumi.Input[str] | None = None
 
 
 def _assume_role_policy() -> str:
@@ -70,7 +72,15 @@ def _assume_role_policy() -> str:
     )
 
 
-def _host_policy(repository_arn: str, secret_arns: list[str]) -> str:
+def _host_policy(repository_arn: str, secret_arns: list[str], app_role_arn: str | None = None) -> str:
+    hand_over = [
+        {
+            "Sid": "HandTheShopItsRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": app_role_arn,
+        }
+    ]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -98,6 +108,7 @@ def _host_policy(repository_arn: str, secret_arns: list[str]) -> str:
                     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                     "Resource": secret_arns,
                 },
+                *(hand_over if app_role_arn else []),
             ],
         }
     )
@@ -132,8 +143,8 @@ class HostGroup(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-app",
             role=role.id,
-            policy=pulumi.Output.all(args.repository_arn, *args.secret_arns).apply(
-                lambda arns: _host_policy(arns[0], list(arns[1:]))
+            policy=pulumi.Output.all(args.app_role_arn, args.repository_arn, *args.secret_arns).apply(
+                lambda arns: _host_policy(arns[1], list(arns[2:]), arns[0])
             ),
             opts=child,
         )

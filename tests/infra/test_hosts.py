@@ -12,6 +12,7 @@ TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
 REPOSITORY = "arn:aws:ecr:us-east-1:123456789012:repository/shop-test/app"
 SECRETS = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:shopstack/shop-test/app-AbCdEf"]
+APP_ROLE = "arn:aws:iam::123456789012:role/shop-test-app-role"
 
 
 def host_group(role=HostRole.WEB, **changes):
@@ -28,6 +29,7 @@ def host_group(role=HostRole.WEB, **changes):
                 secret_arns=SECRETS,
                 repository_arn=REPOSITORY,
                 target_group_arns=["arn:aws:elasticloadbalancing:tg/web"] if role is HostRole.WEB else [],
+                app_role_arn=APP_ROLE,
                 tags=TAGS,
             ),
         )
@@ -77,6 +79,12 @@ def test_instance_profile_grants_session_manager_and_nothing_broad(web):
     resources = {s["Sid"]: s["Resource"] for s in statements}
     assert resources["PullShopImage"] == REPOSITORY, policy.urn
     assert resources["ReadShopSecrets"] == SECRETS, policy.urn
+
+
+def test_hosts_may_assume_the_shops_role_and_no_other(web):
+    policy = web.one("aws:iam/rolePolicy:RolePolicy")
+    assumed = [s for s in json.loads(policy.inputs["policy"])["Statement"] if "sts:AssumeRole" in s["Action"]]
+    assert [s["Resource"] for s in assumed] == [APP_ROLE], policy.urn
 
 
 def test_every_host_is_tagged_for_the_ansible_inventory(web):
