@@ -75,6 +75,8 @@ def stack_vars(outputs: dict[str, Any], cidr: str) -> dict[str, Any]:
         "shop_database_port": int(outputs[Out.DATABASE_PORT]),
         "shop_database_name": outputs[Out.DATABASE_NAME],
         "shop_database_secret_arn": outputs[Out.DATABASE_SECRET_ARN],
+        "shop_database_login_secret_arn": outputs[Out.DATABASE_LOGIN_SECRET_ARN],
+        "shop_app_role_arn": outputs[Out.APP_ROLE_ARN],
         "shop_cache_host": outputs[Out.CACHE_ENDPOINT],
         "shop_cache_port": int(outputs[Out.CACHE_PORT]),
         "shop_cache_secret_arn": outputs[Out.CACHE_AUTH_SECRET_ARN],

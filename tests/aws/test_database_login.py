@@ -10,7 +10,6 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -21,27 +20,7 @@ from shop.database_credentials import SecretLogin
 from shop.extensions import db
 from tests.app.own_services import PostgresCluster
 
-from .conftest import REGION, reset
-
-# Local administration through the socket as the superuser; every TCP login must give a password.
-PG_HBA = """\
-local all postgres trust
-host all all 127.0.0.1/32 scram-sha-256
-"""
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    (cluster.data / "pg_hba.conf").write_text(PG_HBA)
-    cluster.start()
-    yield cluster
-    cluster.remove()
-
-
-def _admin(cluster: PostgresCluster) -> psycopg.Connection:
-    return psycopg.connect(host=str(cluster.directory), port=cluster.port, user="postgres", dbname="postgres",
-                           autocommit=True)
+from .conftest import REGION, admin, reset
 
 
 class Role:
@@ -50,16 +29,16 @@ class Role:
     def __init__(self, cluster: PostgresCluster, secrets, name: str) -> None:
         self.cluster, self.secrets, self.name = cluster, secrets, name
         self.password = uuid.uuid4().hex
-        with _admin(cluster) as admin:
-            admin.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{self.password}\'')
+        with admin(cluster) as superuser:
+            superuser.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{self.password}\'')
         self.secret_arn = secrets.create_secret(Name=f"shopstack/test/{name}", SecretString=self._secret())["ARN"]
 
     def _secret(self, password: str | None = None) -> str:
         return json.dumps({"username": self.name, "password": password or self.password})
 
     def set_password_in_database(self, password: str) -> None:
-        with _admin(self.cluster) as admin:
-            admin.execute(f'ALTER ROLE "{self.name}" PASSWORD \'{password}\'')
+        with admin(self.cluster) as superuser:
+            superuser.execute(f'ALTER ROLE "{self.name}" PASSWORD \'{password}\'')
 
     def rotate(self) -> str:
         """What a single-user rotation ends with: the new password in PostgreSQL and current in the secret."""
@@ -69,8 +48,8 @@ class Role:
         return password
 
     def drop(self) -> None:
-        with _admin(self.cluster) as admin:
-            admin.execute(f'DROP ROLE IF EXISTS "{self.name}"')
+        with admin(self.cluster) as superuser:
+            superuser.execute(f'DROP ROLE IF EXISTS "{self.name}"')
 
 
 @pytest.fixture
