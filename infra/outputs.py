@@ -25,6 +25,8 @@ class StackOutput(StrEnum):
     CACHE_AUTH_SECRET_ARN = "cache_auth_secret_arn"
     BROKER_ENDPOINT = "broker_endpoint"
     BROKER_SECRET_ARN = "broker_secret_arn"
+    BROKER_ADMIN_SECRET_ARN = "broker_admin_secret_arn"
+    BROKER_MANAGEMENT_URL = "broker_management_url"
     APP_SECRET_ARN = "app_secret_arn"
     WEB_GROUP_NAME = "web_group_name"
     WORKER_GROUP_NAME = "worker_group_name"
@@ -61,7 +63,17 @@ DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.CACHE_PORT: "Redis port.",
     StackOutput.CACHE_AUTH_SECRET_ARN: ("Secrets Manager secret holding the Redis AUTH token (`auth_token`)."),
     StackOutput.BROKER_ENDPOINT: ("RabbitMQ AMQPS endpoint (`amqps://host:5671`), without credentials."),
-    StackOutput.BROKER_SECRET_ARN: ("Secrets Manager secret holding the broker `username` and `password`."),
+    StackOutput.BROKER_SECRET_ARN: (
+        "Secrets Manager secret holding the shop's broker `username` and `password` (no management rights; "
+        "permissions on the shop's vhost only)."
+    ),
+    StackOutput.BROKER_ADMIN_SECRET_ARN: (
+        "Secrets Manager secret holding the broker administrator's `username` and `password`; only the "
+        "deploy reads it, to create and rotate the shop's user."
+    ),
+    StackOutput.BROKER_MANAGEMENT_URL: (
+        "RabbitMQ's management HTTP API (the broker's console URL), reachable from the web hosts."
+    ),
     StackOutput.APP_SECRET_ARN: (
         "Secrets Manager secret holding the app's `SECRET_KEY`, `PAYMENT_WEBHOOK_SECRET` and "
         "`SANDBOX_WEBHOOK_SECRET`."

@@ -54,7 +54,7 @@ class CiAccessArgs:
             stack=stack,
             repository_arn=registry.repository_arn,
             secret_arns=[database.secret_arn, secrets.database_login_secret_arn, secrets.app_secret_arn,
-                         secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
+                         secrets.cache_auth_secret_arn, secrets.broker_secret_arn, secrets.broker_admin_secret_arn],
             transfer_bucket=transfer.bucket_name,
             web_group_name=hosts[HostRole.WEB].group_name,
             tags=tags,

@@ -21,8 +21,9 @@ from infra.tags import resource_tags
 class SecretsArgs:
     settings: SecretSettings
     credentials: Credentials
-    # The user the shop connects to the broker as.
+    # The user the shop connects to the broker as, and the broker's administrator.
     broker_username: str
+    broker_admin_username: str
     # The database role the shop logs in as.
     database_username: str
     tags: Mapping[str, str]
@@ -32,6 +33,7 @@ class Secrets(pulumi.ComponentResource):
     app_secret_arn: pulumi.Output[str]
     cache_auth_secret_arn: pulumi.Output[str]
     broker_secret_arn: pulumi.Output[str]
+    broker_admin_secret_arn: pulumi.Output[str]
     database_login_secret_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None):
@@ -80,10 +82,21 @@ class Secrets(pulumi.ComponentResource):
             "Redis AUTH token",
             pulumi.Output.json_dumps({"auth_token": credentials.cache_auth_token}),
         )
+        broker_password = random.RandomPassword(
+            f"{name}-broker", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         broker = secret(
             "broker",
-            "RabbitMQ user the shop connects as",
-            pulumi.Output.json_dumps({"username": args.broker_username, "password": credentials.broker_password}),
+            "RabbitMQ user the shop connects as (no management rights); rotated through the management API",
+            pulumi.Output.json_dumps({"username": args.broker_username, "password": broker_password.result}),
+            rotated=True,
+        )
+        broker_admin = secret(
+            "broker-admin",
+            "RabbitMQ administrator, used by the deploy only to manage the shop's user",
+            pulumi.Output.json_dumps(
+                {"username": args.broker_admin_username, "password": credentials.broker_password}
+            ),
         )
         database_password = random.RandomPassword(
             f"{name}-database-login", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
@@ -98,12 +111,14 @@ class Secrets(pulumi.ComponentResource):
         self.app_secret_arn = app.arn
         self.cache_auth_secret_arn = cache.arn
         self.broker_secret_arn = broker.arn
+        self.broker_admin_secret_arn = broker_admin.arn
         self.database_login_secret_arn = database_login.arn
         self.register_outputs(
             {
                 "app_secret_arn": self.app_secret_arn,
                 "cache_auth_secret_arn": self.cache_auth_secret_arn,
                 "broker_secret_arn": self.broker_secret_arn,
+                "broker_admin_secret_arn": self.broker_admin_secret_arn,
                 "database_login_secret_arn": self.database_login_secret_arn,
             }
         )

@@ -39,7 +39,7 @@ def secrets():
             payment_webhook_secret=pulumi.Output.secret("webhook"),
         )
         entries = Secrets("shop-test", SecretsArgs(SecretSettings(recovery_window_days=7), credentials, "shop",
-                                                   "shop_app", TAGS))
+                                                   "shopstack-admin", "shop_app", TAGS))
         return pulumi.Output.all(entries.app_secret_arn, entries.cache_auth_secret_arn, entries.broker_secret_arn,
                                  entries.database_login_secret_arn)
 
@@ -57,13 +57,15 @@ def test_secret_values_stay_encrypted_in_state(secrets):
         ("shop-test-app", {"SECRET_KEY": "app-key", "PAYMENT_WEBHOOK_SECRET": "webhook",
                            "SANDBOX_WEBHOOK_SECRET": "the stack's own random password"}),
         ("shop-test-cache", {"auth_token": "token"}),
-        ("shop-test-broker", {"username": "shop", "password": "broker-pass"}),
+        ("shop-test-broker", {"username": "shop", "password": "the stack's own random password"}),
+        ("shop-test-broker-admin", {"username": "shopstack-admin", "password": "broker-pass"}),
         ("shop-test-database-login", {"username": "shop_app", "password": "the stack's own random password"}),
     ],
 )
 def test_each_secret_holds_the_documented_keys(secrets, entry, document):
     version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
-    made_up = {"shop-test-app": "shop-test-sandbox-webhook", "shop-test-database-login": "shop-test-database-login"}
+    made_up = {"shop-test-app": "shop-test-sandbox-webhook", "shop-test-database-login": "shop-test-database-login",
+               "shop-test-broker": "shop-test-broker"}
     password = secrets.one("random:index/randomPassword:RandomPassword",
                            made_up.get(entry, "shop-test-sandbox-webhook"))
     expected = {key: password.state["result"] if value == "the stack's own random password" else value
@@ -82,8 +84,9 @@ def test_secret_arns_are_exposed(secrets):
     assert secrets.outputs["checks"] == [entries[f"shop-test-{kind}"] for kind in kinds]
 
 
-def test_a_rotation_owns_the_database_login_after_its_first_version(secrets):
-    version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", "shop-test-database-login")
+@pytest.mark.parametrize("entry", ["shop-test-database-login", "shop-test-broker"])
+def test_a_rotation_owns_a_rotated_login_after_its_first_version(secrets, entry):
+    version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
     assert version.ignore_changes == ("secretString",), version.urn
 
 
