@@ -134,10 +134,9 @@ class BrokerSettings:
     # the deploy uses it, to manage the shop's user through the management API; a later change to
     # it is ignored, since Amazon MQ would replace the whole broker for one.
     admin_username: str = "shopstack-admin"
-    # The user the shop's producers and workers connect as: no management rights, permissions on
-    # ``vhost`` only. The deploy creates it; its password is made up by the stack and rotated.
+    # The user the shop's producers and workers connect as: no management rights, permissions on the
+    # shop's vhost only. The deploy creates it; its password is made up by the stack and rotated.
     username: str = "shop"
-    vhost: str = "shop"
     maintenance_day: str = "SUNDAY"
     maintenance_time: str = "05:30"
 

@@ -83,6 +83,8 @@ def stack_vars(outputs: dict[str, Any], cidr: str) -> dict[str, Any]:
         "shop_broker_host": broker.hostname,
         "shop_broker_port": broker.port or 5671,
         "shop_broker_secret_arn": outputs[Out.BROKER_SECRET_ARN],
+        "shop_broker_admin_secret_arn": outputs[Out.BROKER_ADMIN_SECRET_ARN],
+        "shop_broker_management_url": outputs[Out.BROKER_MANAGEMENT_URL],
         "shop_app_secret_arn": outputs[Out.APP_SECRET_ARN],
         "shop_web_group_name": outputs[Out.WEB_GROUP_NAME],
         "shop_worker_group_name": outputs[Out.WORKER_GROUP_NAME],
