@@ -17,6 +17,7 @@ from infra import config as stack_config
 from infra.components.access import TransferBucket, TransferBucketArgs
 from infra.components.app_identity import AppIdentity, AppIdentityArgs
 from infra.components.broker import Broker, BrokerArgs
+from infra.components.bundle import BundleBucket, BundleBucketArgs
 from infra.components.cache import Cache, CacheArgs
 from infra.components.ci_access import CiAccess, CiAccessArgs
 from infra.components.database import Database, DatabaseArgs
@@ -118,14 +119,13 @@ app_identity = AppIdentity(
         tags=tags,
     ),
 )
-# The secrets each role's hosts read: the web hosts sign sessions and check payment webhooks
-# (the app secret); both roles reach Redis and the broker. No host reads the database master
-# secret (the playbooks fetch it on the controller) nor the database login (only the shop's
+# The secrets each role's hosts read when they configure themselves (the shop's environment:
+# its keys, Redis, the broker). No host reads the database master secret or the broker's
+# administrator (the deploy uses them on the controller) nor the database login (only the shop's
 # processes, through app_identity).
-secrets_read_by = {
-    HostRole.WEB: [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
-    HostRole.WORKER: [secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
-}
+host_secrets = [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn]
+# The playbook bundles a new host configures itself from (the pipeline's bundle step fills it).
+bundles = BundleBucket(f"{prefix}-bundles", BundleBucketArgs(tags=tags))
 hosts = {
     role: HostGroup(
         f"{prefix}-{role}",
@@ -135,17 +135,25 @@ hosts = {
             image_id=image_id,
             subnet_ids=network.private_subnet_ids,
             security_group_id=groups[Tier(str(role))],
-            secret_arns=secrets_read_by[role],
+            secret_arns=host_secrets,
             repository_arn=registry.repository_arn,
             target_group_arns=[load_balancer.target_group_arn] if role is HostRole.WEB else [],
             app_role_arn=app_identity.role_arn,
+            bundle_bucket=bundles.bucket_name,
+            request_count_label=pulumi.Output.concat(
+                load_balancer.arn_suffix, "/", load_balancer.target_group_arn_suffix
+            )
+            if role is HostRole.WEB
+            else None,
             tags=tags,
         ),
     )
     for role in HostRole
 }
 transfer = TransferBucket(f"{prefix}-ssm", TransferBucketArgs(tags=tags))
-ci_access = CiAccess(f"{prefix}-ci", CiAccessArgs.of(config.stack, registry, secrets, database, transfer, hosts, tags))
+ci_access = CiAccess(
+    f"{prefix}-ci", CiAccessArgs.of(config.stack, registry, secrets, database, transfer, bundles, hosts, tags)
+)
 
 monitoring = Monitoring(
     prefix,
@@ -186,6 +194,7 @@ stack_outputs = {
     StackOutput.WORKER_GROUP_NAME: hosts[HostRole.WORKER].group_name,
     StackOutput.HOST_SELECTORS: {str(role): host_selector(config.stack, role) for role in HostRole},
     StackOutput.SSM_TRANSFER_BUCKET: transfer.bucket_name,
+    StackOutput.BUNDLE_BUCKET: bundles.bucket_name,
     StackOutput.ALARM_TOPIC_ARN: monitoring.topic_arn,
     StackOutput.DASHBOARD_NAME: monitoring.dashboard_name,
 }

@@ -36,10 +36,17 @@ class NetworkSettings:
 class HostGroupSettings:
     # EC2 instance type of every host in the group.
     instance_type: str
-    # Auto Scaling bounds; hosts are configured by Ansible, so desired is set here, not by policy.
+    # Auto Scaling bounds. Desired is the capacity a new group starts with; afterwards the
+    # target-tracking policies below move it between min and max (the program leaves it alone).
     min_size: int
     max_size: int
     desired_capacity: int
+    # Average CPU percentage of the group the scaling policy keeps it at.
+    target_cpu_percent: float = 60.0
+    # Web hosts: load balancer requests per host per minute the scaling policy keeps them at.
+    target_requests_per_host: float = 1000.0
+    # Seconds a new host has to configure itself before the group gives up on it and replaces it.
+    configure_timeout_seconds: int = 1800
     # Root volume size (gp3, encrypted).
     volume_size_gb: int = 20
     # One-minute EC2 metrics instead of five (about $2 a host a month).

@@ -32,6 +32,7 @@ LABELS = {
     "shopstack:secrets:Secrets": "Secrets Manager",
     "shopstack:access:TransferBucket": "SSM transfer bucket (S3)",
     "shopstack:compute:AppIdentity": "The shop's IAM role",
+    "shopstack:access:BundleBucket": "Playbook bundles (S3)",
     "shopstack:monitoring:Monitoring": "CloudWatch alarms, dashboard, SNS",
 }
 

@@ -32,6 +32,7 @@ class StackOutput(StrEnum):
     WORKER_GROUP_NAME = "worker_group_name"
     HOST_SELECTORS = "host_selectors"
     SSM_TRANSFER_BUCKET = "ssm_transfer_bucket"
+    BUNDLE_BUCKET = "bundle_bucket"
     ALARM_TOPIC_ARN = "alarm_topic_arn"
     DASHBOARD_NAME = "dashboard_name"
 
@@ -85,6 +86,10 @@ DESCRIPTIONS: dict[StackOutput, str] = {
     ),
     StackOutput.SSM_TRANSFER_BUCKET: (
         "S3 bucket Ansible's `aws_ssm` connection uses to move files to hosts (objects expire after a day)."
+    ),
+    StackOutput.BUNDLE_BUCKET: (
+        "S3 bucket (versioned) of playbook bundles: the deploy uploads `playbooks/current.tar.gz`, and a host the "
+        "Auto Scaling group launches configures itself from it before it goes in service."
     ),
     StackOutput.ALARM_TOPIC_ARN: ("SNS topic every CloudWatch alarm notifies; subscribe on-call here."),
     StackOutput.DASHBOARD_NAME: ("CloudWatch dashboard with the shop's load balancer, hosts and data services."),
