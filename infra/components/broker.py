@@ -78,7 +78,7 @@ class Broker(pulumi.ComponentResource):
         self.log_group_name = logs.log_group_name
         self.endpoint = broker.instances.apply(lambda instances: instances[0].endpoints[0])
         # The web console's address, which also serves RabbitMQ's management HTTP API.
-        self.management_url = broker.instances.apply(lambda instances: instances[0].console_url)
+        self.management_url = broker.instances.apply(lambda instances: instances[0].console_url or "")
         self.broker_name = broker.broker_name
         self.register_outputs(
             {

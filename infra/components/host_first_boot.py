@@ -22,6 +22,7 @@ import sys
 import tarfile
 import urllib.request
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import boto3
 
@@ -35,7 +36,7 @@ def _metadata(path: str) -> str:
         token = answer.read().decode()
     request = urllib.request.Request(f"{METADATA}/meta-data/{path}", headers={"X-aws-ec2-metadata-token": token})
     with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
-        return answer.read().decode()
+        return str(answer.read().decode())
 
 
 def identity() -> tuple[str, str]:
@@ -45,7 +46,7 @@ def identity() -> tuple[str, str]:
     return instance_id, region
 
 
-def fetch_bundle(s3, bucket: str, key: str, directory: Path) -> str:
+def fetch_bundle(s3: Any, bucket: str, key: str, directory: Path) -> str:
     """Unpack the bundle into ``directory``; return the release it names (its ``release`` metadata)."""
     answer = s3.get_object(Bucket=bucket, Key=key)
     with tarfile.open(fileobj=io.BytesIO(answer["Body"].read()), mode="r:gz") as archive:
@@ -54,7 +55,7 @@ def fetch_bundle(s3, bucket: str, key: str, directory: Path) -> str:
             if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
                 raise ValueError(f"refusing bundle member {member.name!r}")
         archive.extractall(directory)  # noqa: S202 - every member checked above
-    return answer.get("Metadata", {}).get("release", "")
+    return str(answer.get("Metadata", {}).get("release", ""))
 
 
 def converge(directory: Path, role: str, release: str) -> bool:

@@ -121,3 +121,19 @@ def test_a_host_with_no_bundle_to_fetch_is_abandoned(launched, recording, endpoi
     _first_boot(endpoint_url, group.instance_ids[0], tmp_path / "converge")
 
     assert [call["LifecycleActionResult"] for call in _lifecycle_actions(endpoint_url)] == ["ABANDON"]
+
+
+def test_the_agent_unpacks_the_bundle_the_deploy_published(launched, tmp_path):
+    from infra.components.host_first_boot import fetch_bundle
+    from pipelines.bundle import build_bundle, publish
+
+    _, s3 = launched
+    stack_vars = tmp_path / "stack.yml"
+    stack_vars.write_text(f"shop_bundle_bucket: {BUCKET}\n")
+    publish(s3, BUCKET, "0123abcd", build_bundle(stack_vars))
+
+    release = fetch_bundle(s3, BUCKET, KEY, tmp_path / "converge")
+
+    assert release == "0123abcd"
+    assert (tmp_path / "converge" / "playbooks" / "self-converge.yml").is_file()
+    assert s3.head_object(Bucket=BUCKET, Key="playbooks/0123abcd.tar.gz")["Metadata"] == {"release": "0123abcd"}
