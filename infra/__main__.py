@@ -26,6 +26,7 @@ from infra.components.hosts import HostGroup, HostGroupArgs, debian_image_id
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.prometheus import ManagedPrometheus, ManagedPrometheusArgs
 from infra.components.registry import Registry, RegistryArgs
 from infra.components.secrets import Secrets, SecretsArgs
 from infra.outputs import StackOutput
@@ -169,6 +170,17 @@ monitoring = Monitoring(
         tags=tags,
     ),
 )
+# The same rules and routing as the lab's Prometheus, managed; the hosts' agents write to it.
+prometheus = ManagedPrometheus(
+    prefix,
+    ManagedPrometheusArgs(
+        region=config.region,
+        account_id=aws.get_caller_identity().account_id,
+        topic_arn=monitoring.topic_arn,
+        writer_role_names={str(role): group.role_name for role, group in hosts.items()},
+        tags=tags,
+    ),
+)
 
 stack_outputs = {
     StackOutput.REGION: config.region,
@@ -196,6 +208,7 @@ stack_outputs = {
     StackOutput.SSM_TRANSFER_BUCKET: transfer.bucket_name,
     StackOutput.BUNDLE_BUCKET: bundles.bucket_name,
     StackOutput.ALARM_TOPIC_ARN: monitoring.topic_arn,
+    StackOutput.PROMETHEUS_REMOTE_WRITE_URL: prometheus.remote_write_url,
     StackOutput.DASHBOARD_NAME: monitoring.dashboard_name,
 }
 # Plain string keys: the engine serialises outputs by name.

@@ -52,7 +52,7 @@ DEBIAN_IMAGE = {
 
 # The provider modules the program uses.
 PROVIDER_MODULES = (
-    "acm", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
+    "acm", "amp", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
     "route53", "s3", "secretsmanager", "sns", "vpc",
 )  # fmt: skip
 
@@ -224,6 +224,10 @@ class ShopMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:sns:{region}:{account}:{name}"
         elif args.typ == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"{secrets_arn}:{name}-AbCdEf"
+        elif args.typ == "aws:amp/workspace:Workspace":
+            physical_id = f"ws-{suffix}"
+            state["arn"] = f"arn:aws:aps:{region}:{account}:workspace/{physical_id}"
+            state["prometheusEndpoint"] = f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{physical_id}/"
         elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
         return physical_id, state

@@ -34,6 +34,7 @@ class StackOutput(StrEnum):
     SSM_TRANSFER_BUCKET = "ssm_transfer_bucket"
     BUNDLE_BUCKET = "bundle_bucket"
     ALARM_TOPIC_ARN = "alarm_topic_arn"
+    PROMETHEUS_REMOTE_WRITE_URL = "prometheus_remote_write_url"
     DASHBOARD_NAME = "dashboard_name"
 
 
@@ -92,5 +93,9 @@ DESCRIPTIONS: dict[StackOutput, str] = {
         "Auto Scaling group launches configures itself from it before it goes in service."
     ),
     StackOutput.ALARM_TOPIC_ARN: ("SNS topic every CloudWatch alarm notifies; subscribe on-call here."),
+    StackOutput.PROMETHEUS_REMOTE_WRITE_URL: (
+        "Amazon Managed Service for Prometheus remote-write URL the hosts' Prometheus agents send to (SigV4, "
+        "the instance role); it evaluates monitoring/rules and routes alerts to the alarm topic."
+    ),
     StackOutput.DASHBOARD_NAME: ("CloudWatch dashboard with the shop's load balancer, hosts and data services."),
 }
