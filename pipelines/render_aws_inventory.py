@@ -90,6 +90,7 @@ def stack_vars(outputs: dict[str, Any], cidr: str) -> dict[str, Any]:
         "shop_worker_group_name": outputs[Out.WORKER_GROUP_NAME],
         "shop_ssm_transfer_bucket": outputs[Out.SSM_TRANSFER_BUCKET],
         "shop_bundle_bucket": outputs[Out.BUNDLE_BUCKET],
+        "shop_prometheus_remote_write_url": outputs[Out.PROMETHEUS_REMOTE_WRITE_URL],
     }
 
 

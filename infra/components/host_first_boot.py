@@ -3,7 +3,7 @@
 
 The group holds the host in Pending:Wait (the launch lifecycle hook) and out of the load balancer.
 With the instance role, this fetches the current playbook bundle from S3, runs the bundle's
-``converge`` (Ansible, locally, for the host's role and the bundle's release), and completes the
+``converge`` (Ansible, locally, for the host's role, the bundle's release and its instance id), and completes the
 lifecycle action: CONTINUE when the converge passed, so the group puts the host in service and
 registers it with its target groups; ABANDON otherwise (or on any error), so the group replaces it.
 
@@ -58,8 +58,9 @@ def fetch_bundle(s3: Any, bucket: str, key: str, directory: Path) -> str:
     return str(answer.get("Metadata", {}).get("release", ""))
 
 
-def converge(directory: Path, role: str, release: str) -> bool:
-    completed = subprocess.run([str(directory / "converge"), role, release], cwd=directory, check=False)
+def converge(directory: Path, role: str, release: str, instance_id: str) -> bool:
+    completed = subprocess.run([str(directory / "converge"), role, release, instance_id], cwd=directory,
+                               check=False)
     return completed.returncode == 0
 
 
@@ -75,7 +76,7 @@ def main() -> int:
         directory = Path(env.get("SHOP_CONVERGE_DIRECTORY", "/opt/shop/converge"))
         directory.mkdir(parents=True, exist_ok=True)
         release = fetch_bundle(s3, env["SHOP_BUNDLE_BUCKET"], env["SHOP_BUNDLE_KEY"], directory)
-        if converge(directory, env["SHOP_HOST_ROLE"], release):
+        if converge(directory, env["SHOP_HOST_ROLE"], release, instance_id):
             result = "CONTINUE"
     except Exception as error:  # noqa: BLE001 - whatever failed, the group must hear of it
         print(f"first boot failed: {error!r}", file=sys.stderr)

@@ -142,6 +142,13 @@ def _host_policy(
             "Resource": f"arn:aws:s3:::{bundle_bucket}/{bundle.PREFIX}*",
         },
         {
+            "Sid": "DiscoverScrapeTargets",
+            "Effect": "Allow",
+            # The Prometheus agent finds its targets by EC2 tags; these take no resource either.
+            "Action": ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"],
+            "Resource": "*",
+        },
+        {
             "Sid": "FindItsGroup",
             "Effect": "Allow",
             # Takes no resource: AWS only accepts "*".

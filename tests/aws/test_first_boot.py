@@ -84,12 +84,12 @@ def _first_boot(endpoint_url: str, instance_id: str, directory: Path) -> subproc
 def test_a_host_that_converged_lets_its_group_put_it_in_service(launched, recording, endpoint_url, tmp_path):
     group, s3 = launched
     instance = group.instance_ids[0]
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=_bundle('#!/bin/sh\necho "$1 $2" > converged\n'),
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=_bundle('#!/bin/sh\necho "$1 $2 $3" > converged\n'),
                   Metadata={"release": "0123abcd"})
 
     _first_boot(endpoint_url, instance, tmp_path / "converge")
 
-    assert (tmp_path / "converge" / "converged").read_text() == "web 0123abcd\n"
+    assert (tmp_path / "converge" / "converged").read_text() == f"web 0123abcd {instance}\n"
     assert _lifecycle_actions(endpoint_url) == [{
         "Action": "CompleteLifecycleAction", "Version": "2011-01-01", "LifecycleHookName": "configure",
         "AutoScalingGroupName": group.name, "InstanceId": instance, "LifecycleActionResult": "CONTINUE"}]

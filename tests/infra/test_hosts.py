@@ -82,7 +82,8 @@ def test_instance_profile_grants_session_manager_and_nothing_broad(web):
     wildcard = [s for s in statements if s["Resource"] == "*"]
     # Calls that take no resource (AWS accepts only "*"), both read-only or a login.
     wildcard_actions = [s["Action"] for s in wildcard]
-    assert wildcard_actions == ["ecr:GetAuthorizationToken", "autoscaling:DescribeAutoScalingInstances"], policy.urn
+    assert wildcard_actions == ["ecr:GetAuthorizationToken", ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"],
+                                "autoscaling:DescribeAutoScalingInstances"], policy.urn
     resources = {s["Sid"]: s["Resource"] for s in statements}
     assert resources["PullShopImage"] == REPOSITORY, policy.urn
     assert resources["ReadShopSecrets"] == SECRETS, policy.urn
