@@ -15,7 +15,9 @@ import pulumi_aws as aws
 
 from infra import config as stack_config
 from infra.components.access import TransferBucket, TransferBucketArgs
+from infra.components.app_identity import AppIdentity, AppIdentityArgs
 from infra.components.broker import Broker, BrokerArgs
+from infra.components.bundle import BundleBucket, BundleBucketArgs
 from infra.components.cache import Cache, CacheArgs
 from infra.components.ci_access import CiAccess, CiAccessArgs
 from infra.components.database import Database, DatabaseArgs
@@ -24,6 +26,7 @@ from infra.components.hosts import HostGroup, HostGroupArgs, debian_image_id
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.prometheus import ManagedPrometheus, ManagedPrometheusArgs
 from infra.components.registry import Registry, RegistryArgs
 from infra.components.secrets import Secrets, SecretsArgs
 from infra.outputs import StackOutput
@@ -55,6 +58,8 @@ secrets = Secrets(
         config.secrets,
         credentials=config.credentials,
         broker_username=config.broker.username,
+        broker_admin_username=config.broker.admin_username,
+        database_username=config.database.app_username,
         tags=tags,
     ),
 )
@@ -86,7 +91,7 @@ broker = Broker(
         config.broker,
         subnet_ids=network.private_subnet_ids,
         security_group_id=groups[Tier.BROKER],
-        password=config.credentials.broker_password,
+        admin_password=config.credentials.broker_password,
         log_retention_days=config.monitoring.log_retention_days,
         region=config.region,
         tags=tags,
@@ -105,13 +110,23 @@ load_balancer = LoadBalancer(
 )
 
 image_id = debian_image_id(config.host_image_id)
-# The secrets each role's hosts read: the web hosts sign sessions and check payment webhooks
-# (the app secret); both roles reach Redis and the broker. No host reads the database master
-# secret: the playbooks fetch it from the controller.
-secrets_read_by = {
-    HostRole.WEB: [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
-    HostRole.WORKER: [secrets.cache_auth_secret_arn, secrets.broker_secret_arn],
-}
+# What the shop's containers act as: they read their database login, through the hosts'
+# credential endpoint (they are refused the instance's own credentials).
+app_identity = AppIdentity(
+    f"{prefix}-app",
+    AppIdentityArgs(
+        account_id=aws.get_caller_identity().account_id,
+        secret_arns=[secrets.database_login_secret_arn],
+        tags=tags,
+    ),
+)
+# The secrets each role's hosts read when they configure themselves (the shop's environment:
+# its keys, Redis, the broker). No host reads the database master secret or the broker's
+# administrator (the deploy uses them on the controller) nor the database login (only the shop's
+# processes, through app_identity).
+host_secrets = [secrets.app_secret_arn, secrets.cache_auth_secret_arn, secrets.broker_secret_arn]
+# The playbook bundles a new host configures itself from (the pipeline's bundle step fills it).
+bundles = BundleBucket(f"{prefix}-bundles", BundleBucketArgs(tags=tags))
 hosts = {
     role: HostGroup(
         f"{prefix}-{role}",
@@ -121,16 +136,25 @@ hosts = {
             image_id=image_id,
             subnet_ids=network.private_subnet_ids,
             security_group_id=groups[Tier(str(role))],
-            secret_arns=secrets_read_by[role],
+            secret_arns=host_secrets,
             repository_arn=registry.repository_arn,
             target_group_arns=[load_balancer.target_group_arn] if role is HostRole.WEB else [],
+            app_role_arn=app_identity.role_arn,
+            bundle_bucket=bundles.bucket_name,
+            request_count_label=pulumi.Output.concat(
+                load_balancer.arn_suffix, "/", load_balancer.target_group_arn_suffix
+            )
+            if role is HostRole.WEB
+            else None,
             tags=tags,
         ),
     )
     for role in HostRole
 }
 transfer = TransferBucket(f"{prefix}-ssm", TransferBucketArgs(tags=tags))
-ci_access = CiAccess(f"{prefix}-ci", CiAccessArgs.of(config.stack, registry, secrets, database, transfer, hosts, tags))
+ci_access = CiAccess(
+    f"{prefix}-ci", CiAccessArgs.of(config.stack, registry, secrets, database, transfer, bundles, hosts, tags)
+)
 
 monitoring = Monitoring(
     prefix,
@@ -146,6 +170,17 @@ monitoring = Monitoring(
         tags=tags,
     ),
 )
+# The same rules and routing as the lab's Prometheus, managed; the hosts' agents write to it.
+prometheus = ManagedPrometheus(
+    prefix,
+    ManagedPrometheusArgs(
+        region=config.region,
+        account_id=aws.get_caller_identity().account_id,
+        topic_arn=monitoring.topic_arn,
+        writer_role_names={str(role): group.role_name for role, group in hosts.items()},
+        tags=tags,
+    ),
+)
 
 stack_outputs = {
     StackOutput.REGION: config.region,
@@ -157,17 +192,23 @@ stack_outputs = {
     StackOutput.DATABASE_PORT: database.port,
     StackOutput.DATABASE_NAME: database.database_name,
     StackOutput.DATABASE_SECRET_ARN: database.secret_arn,
+    StackOutput.DATABASE_LOGIN_SECRET_ARN: secrets.database_login_secret_arn,
+    StackOutput.APP_ROLE_ARN: app_identity.role_arn,
     StackOutput.CACHE_ENDPOINT: cache.endpoint,
     StackOutput.CACHE_PORT: cache.port,
     StackOutput.CACHE_AUTH_SECRET_ARN: secrets.cache_auth_secret_arn,
     StackOutput.BROKER_ENDPOINT: broker.endpoint,
     StackOutput.BROKER_SECRET_ARN: secrets.broker_secret_arn,
+    StackOutput.BROKER_ADMIN_SECRET_ARN: secrets.broker_admin_secret_arn,
+    StackOutput.BROKER_MANAGEMENT_URL: broker.management_url,
     StackOutput.APP_SECRET_ARN: secrets.app_secret_arn,
     StackOutput.WEB_GROUP_NAME: hosts[HostRole.WEB].group_name,
     StackOutput.WORKER_GROUP_NAME: hosts[HostRole.WORKER].group_name,
     StackOutput.HOST_SELECTORS: {str(role): host_selector(config.stack, role) for role in HostRole},
     StackOutput.SSM_TRANSFER_BUCKET: transfer.bucket_name,
+    StackOutput.BUNDLE_BUCKET: bundles.bucket_name,
     StackOutput.ALARM_TOPIC_ARN: monitoring.topic_arn,
+    StackOutput.PROMETHEUS_REMOTE_WRITE_URL: prometheus.remote_write_url,
     StackOutput.DASHBOARD_NAME: monitoring.dashboard_name,
 }
 # Plain string keys: the engine serialises outputs by name.

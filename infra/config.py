@@ -36,10 +36,17 @@ class NetworkSettings:
 class HostGroupSettings:
     # EC2 instance type of every host in the group.
     instance_type: str
-    # Auto Scaling bounds; hosts are configured by Ansible, so desired is set here, not by policy.
+    # Auto Scaling bounds. Desired is the capacity a new group starts with; afterwards the
+    # target-tracking policies below move it between min and max (the program leaves it alone).
     min_size: int
     max_size: int
     desired_capacity: int
+    # Average CPU percentage of the group the scaling policy keeps it at.
+    target_cpu_percent: float = 60.0
+    # Web hosts: load balancer requests per host per minute the scaling policy keeps them at.
+    target_requests_per_host: float = 1000.0
+    # Seconds a new host has to configure itself before the group gives up on it and replaces it.
+    configure_timeout_seconds: int = 1800
     # Root volume size (gp3, encrypted).
     volume_size_gb: int = 20
     # One-minute EC2 metrics instead of five (about $2 a host a month).
@@ -94,6 +101,10 @@ class DatabaseSettings:
     parameter_family: str = "postgres16"
     database_name: str = "shop"
     master_username: str = "shop"
+    # The role the shop logs in as: owner of the shop's schema, no superuser. The deploy creates it
+    # (with the master login) and sets the password its secret holds; the shop reads that secret
+    # when it opens a connection, so the password can rotate.
+    app_username: str = "shop_app"
     # Performance Insights (7 days of history is free).
     performance_insights: bool = False
     # Log statements slower than this, in milliseconds.
@@ -126,7 +137,12 @@ class BrokerSettings:
     # Three nodes across zones behind one endpoint, instead of a single instance.
     clustered: bool
     engine_version: str = "3.13"
-    # The user the shop's producers and workers connect as.
+    # The broker's administrator, created with the broker (its password is ``brokerPassword``). Only
+    # the deploy uses it, to manage the shop's user through the management API; a later change to
+    # it is ignored, since Amazon MQ would replace the whole broker for one.
+    admin_username: str = "shopstack-admin"
+    # The user the shop's producers and workers connect as: no management rights, permissions on the
+    # shop's vhost only. The deploy creates it; its password is made up by the stack and rotated.
     username: str = "shop"
     maintenance_day: str = "SUNDAY"
     maintenance_time: str = "05:30"

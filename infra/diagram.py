@@ -31,6 +31,9 @@ LABELS = {
     "shopstack:registry:Registry": "Image registry (ECR)",
     "shopstack:secrets:Secrets": "Secrets Manager",
     "shopstack:access:TransferBucket": "SSM transfer bucket (S3)",
+    "shopstack:compute:AppIdentity": "The shop's IAM role",
+    "shopstack:access:BundleBucket": "Playbook bundles (S3)",
+    "shopstack:monitoring:ManagedPrometheus": "Managed Prometheus (AMP)",
     "shopstack:monitoring:Monitoring": "CloudWatch alarms, dashboard, SNS",
 }
 

@@ -52,7 +52,7 @@ DEBIAN_IMAGE = {
 
 # The provider modules the program uses.
 PROVIDER_MODULES = (
-    "acm", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
+    "acm", "amp", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
     "route53", "s3", "secretsmanager", "sns", "vpc",
 )  # fmt: skip
 
@@ -89,6 +89,8 @@ class RegisteredResource:
     # Resource options the engine (and the policy pack) sees.
     protect: bool = False
     retain_on_delete: bool = False
+    # Input properties the engine leaves as they are in the cloud (something else owns their changes).
+    ignore_changes: tuple[str, ...] = ()
     # The URNs or former names (aliases) this resource was known by.
     aliases: tuple[str, ...] = ()
 
@@ -222,6 +224,10 @@ class ShopMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:sns:{region}:{account}:{name}"
         elif args.typ == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"{secrets_arn}:{name}-AbCdEf"
+        elif args.typ == "aws:amp/workspace:Workspace":
+            physical_id = f"ws-{suffix}"
+            state["arn"] = f"arn:aws:aps:{region}:{account}:workspace/{physical_id}"
+            state["prometheusEndpoint"] = f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{physical_id}/"
         elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
         return physical_id, state
@@ -252,6 +258,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    ignore_changes=tuple(request.ignoreChanges),
                     # An alias by URN, or by the name it had (the parts that changed).
                     aliases=tuple(alias.urn or alias.spec.name for alias in request.aliases),
                 )

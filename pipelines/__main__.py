@@ -1,4 +1,4 @@
-"""python -m pipelines check|build|preview|deploy|verify|dora|run|converge
+"""python -m pipelines check|build|preview|deploy|bundle|verify|dora|run|converge
 
 Every step prints its result and duration; ``run`` chains check -> build -> deploy -> verify -> dora
 against a target (the lab by default) and stops at the first failure.
@@ -15,7 +15,7 @@ from pipelines.runner import Step, report, run_steps
 
 
 def _steps(args: argparse.Namespace) -> list[Step]:
-    from pipelines import build, check, converge, deploy, dora, preview, verify
+    from pipelines import build, bundle, check, converge, deploy, dora, preview, verify
 
     def check_step() -> Step:
         return Step("check", lambda: check.check(args.app_tests, args.strict_audit))
@@ -38,6 +38,7 @@ def _steps(args: argparse.Namespace) -> list[Step]:
         "preview": lambda: [Step(f"preview {args.stack}", lambda: preview.preview(
             args.stack, args.base, Path(args.policy_pack) if args.policy_pack else None, args.apply))],
         "deploy": lambda: [deploy_step()],
+        "bundle": lambda: [Step(f"bundle for {args.stack}", lambda: bundle.bundle(args.stack, args.release))],
         "verify": lambda: [verify_step()],
         "dora": lambda: [dora_step()],
         "converge": lambda: [Step("converge the lab", converge.converge)],
@@ -61,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--policy-pack", default="infra/policy", help="refused when empty or missing")
     preview.add_argument("--apply", action="store_true", help="then pulumi up (needs the CLI and credentials)")
     deploy = commands.add_parser("deploy", help="roll the release out, smoke-test it, roll back on failure")
+    bundle_parser = commands.add_parser("bundle", help="publish the playbook bundle new AWS hosts configure from")
+    bundle_parser.add_argument("--stack", required=True, choices=("dev", "staging", "prod"))
+    bundle_parser.add_argument("--release", required=True, help="the image tag the bundle's hosts start")
     verify = commands.add_parser("verify", help="bounded load through the load balancer, gated; capacity report")
     dora = commands.add_parser("dora", help="the four DORA metrics from the release history")
     dora.add_argument("--target", dest="dora_targets", action="append", help="default: every target recorded")

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import requests
 
-from pipelines import build_image, releases, smoke
+from pipelines import build_image, bundle, releases, smoke
 from pipelines.playbook import run_playbook
 from pipelines.releases import FAILED, SUCCESS, Marker
 from pipelines.runner import StepFailed, say
@@ -50,6 +50,9 @@ def deploy(target_name: str, release: str | None = None) -> str:
             journey = smoke.purchase(target.public_url, release)
         except StepFailed as error:
             failure = str(error)
+    if failure is None and target.name != "lab":
+        # Hosts the Auto Scaling groups launch from now on start the release the others run.
+        say(f"    {bundle.bundle(target.name, release)}")
     marker = success_marker(target.name, release, last_good, started, time.monotonic() - clock, changed)
     if failure is None:
         releases.record(marker)

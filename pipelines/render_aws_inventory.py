@@ -75,16 +75,22 @@ def stack_vars(outputs: dict[str, Any], cidr: str) -> dict[str, Any]:
         "shop_database_port": int(outputs[Out.DATABASE_PORT]),
         "shop_database_name": outputs[Out.DATABASE_NAME],
         "shop_database_secret_arn": outputs[Out.DATABASE_SECRET_ARN],
+        "shop_database_login_secret_arn": outputs[Out.DATABASE_LOGIN_SECRET_ARN],
+        "shop_app_role_arn": outputs[Out.APP_ROLE_ARN],
         "shop_cache_host": outputs[Out.CACHE_ENDPOINT],
         "shop_cache_port": int(outputs[Out.CACHE_PORT]),
         "shop_cache_secret_arn": outputs[Out.CACHE_AUTH_SECRET_ARN],
         "shop_broker_host": broker.hostname,
         "shop_broker_port": broker.port or 5671,
         "shop_broker_secret_arn": outputs[Out.BROKER_SECRET_ARN],
+        "shop_broker_admin_secret_arn": outputs[Out.BROKER_ADMIN_SECRET_ARN],
+        "shop_broker_management_url": outputs[Out.BROKER_MANAGEMENT_URL],
         "shop_app_secret_arn": outputs[Out.APP_SECRET_ARN],
         "shop_web_group_name": outputs[Out.WEB_GROUP_NAME],
         "shop_worker_group_name": outputs[Out.WORKER_GROUP_NAME],
         "shop_ssm_transfer_bucket": outputs[Out.SSM_TRANSFER_BUCKET],
+        "shop_bundle_bucket": outputs[Out.BUNDLE_BUCKET],
+        "shop_prometheus_remote_write_url": outputs[Out.PROMETHEUS_REMOTE_WRITE_URL],
     }
 
 

@@ -39,6 +39,11 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
+        if app.config["DATABASE_SECRET_ARN"]:
+            from .database_credentials import SecretLogin, connect_with_secret
+
+            connect_with_secret(db.engine, SecretLogin(app.config["DATABASE_SECRET_ARN"],
+                                                       app.config["DATABASE_SECRET_MAX_AGE_SECONDS"]))
     migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     init_cache(app)

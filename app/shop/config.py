@@ -44,6 +44,12 @@ class Config:
     SHOP_PRODUCTION = os.environ.get("SHOP_ENV") == "production" or bool(os.environ.get("DATABASE_URL"))
     # Where orders, products and carts live; unset means SQLite in the instance folder.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'shop.db'}"
+    # A Secrets Manager secret (JSON with username and password) each new database connection
+    # logs in with, read when the connection opens, so a rotated password never breaks the shop;
+    # DATABASE_URL then names no password. Unset: the login in DATABASE_URL.
+    DATABASE_SECRET_ARN = os.environ.get("DATABASE_SECRET_ARN", "")
+    # Seconds the secret is kept before new connections read it again (a refused login reads it at once).
+    DATABASE_SECRET_MAX_AGE_SECONDS = _env_int("DATABASE_SECRET_MAX_AGE_SECONDS", 300)
     # Product pages and listings are cached here; unset means an in-process cache.
     REDIS_URL = os.environ.get("REDIS_URL", "")
     # Background jobs and order events; unset means tasks run in-process.
@@ -176,6 +182,7 @@ class TestConfig(Config):
     CARRIER = "sandbox"
     CARRIER_WEBHOOK_SECRETS = ["whsec_test_carrier_new", "whsec_test_carrier_old"]
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    DATABASE_SECRET_ARN = ""
     REDIS_URL = ""
     BROKER_URL = ""
     CATALOG_NEAR_CACHE_SECONDS = 0.0

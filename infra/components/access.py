@@ -22,39 +22,42 @@ class TransferBucketArgs:
     force_destroy: bool = True
 
 
+def private_bucket(
+    name: str, force_destroy: bool, tags: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> aws.s3.Bucket:
+    """An S3 bucket only its account's principals reach: encrypted, public access blocked, ACLs off."""
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, tags=resource_tags(tags, name), opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.bucket,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=opts,
+    )
+    aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.bucket,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        name,
+        bucket=bucket.bucket,
+        rule={"object_ownership": "BucketOwnerEnforced"},
+        opts=opts,
+    )
+    return bucket
+
+
 class TransferBucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: TransferBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shopstack:access:TransferBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            force_destroy=args.force_destroy,
-            tags=resource_tags(args.tags, f"{name}-bucket"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-bucket",
-            bucket=bucket.bucket,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-bucket",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-bucket",
-            bucket=bucket.bucket,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
+        bucket = private_bucket(f"{name}-bucket", args.force_destroy, args.tags, child)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-bucket",
             bucket=bucket.bucket,

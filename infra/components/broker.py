@@ -16,8 +16,8 @@ class BrokerArgs:
     settings: BrokerSettings
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
-    # The shop user's password; the same value the Secrets component stores.
-    password: pulumi.Input[str]
+    # The administrator's password; the same value the Secrets component stores.
+    admin_password: pulumi.Input[str]
     log_retention_days: int
     # Region of the broker and its log group.
     region: str
@@ -26,6 +26,7 @@ class BrokerArgs:
 
 class Broker(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
+    management_url: pulumi.Output[str]
     broker_name: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
 
@@ -55,9 +56,14 @@ class Broker(pulumi.ComponentResource):
                 "time_zone": "UTC",
             },
             logs={"general": True},
-            users=[{"username": settings.username, "password": args.password}],
+            # Amazon MQ for RabbitMQ takes one user at creation, the administrator; the shop's own
+            # user is made through the management API by the deploy (playbooks/roles/broker_user).
+            users=[{"username": settings.admin_username, "password": args.admin_password, "console_access": True}],
             tags=resource_tags(args.tags, f"{name}-rabbitmq"),
-            opts=child,
+            # The provider replaces a RabbitMQ broker (its queues and messages with it) for any change
+            # to ``users``, a password included: the administrator's password is changed through the
+            # management API, never here.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["users"]),
         )
         # Amazon MQ writes the general log to a group named by the broker's id, which it creates
         # itself while the broker boots; this gives that group a retention instead of forever.
@@ -71,7 +77,14 @@ class Broker(pulumi.ComponentResource):
         )
         self.log_group_name = logs.log_group_name
         self.endpoint = broker.instances.apply(lambda instances: instances[0].endpoints[0])
+        # The web console's address, which also serves RabbitMQ's management HTTP API.
+        self.management_url = broker.instances.apply(lambda instances: instances[0].console_url or "")
         self.broker_name = broker.broker_name
         self.register_outputs(
-            {"endpoint": self.endpoint, "broker_name": self.broker_name, "log_group_name": self.log_group_name}
+            {
+                "endpoint": self.endpoint,
+                "management_url": self.management_url,
+                "broker_name": self.broker_name,
+                "log_group_name": self.log_group_name,
+            }
         )

@@ -35,6 +35,7 @@ class CiAccessArgs:
     repository_arn: pulumi.Input[str]
     secret_arns: Sequence[pulumi.Input[str]]
     transfer_bucket: pulumi.Input[str]
+    bundle_bucket: pulumi.Input[str]
     web_group_name: pulumi.Input[str]
     tags: Mapping[str, str]
     # owner/name of the GitHub repository whose jobs may assume the role.
@@ -46,16 +47,17 @@ class CiAccessArgs:
     oidc_provider_arn: str | None = None
 
     @classmethod
-    def of(cls, stack: str, registry: Any, secrets: Any, database: Any, transfer: Any, hosts: Mapping[Any, Any],
-           tags: Mapping[str, str]) -> "CiAccessArgs":
+    def of(cls, stack: str, registry: Any, secrets: Any, database: Any, transfer: Any, bundles: Any,
+           hosts: Mapping[Any, Any], tags: Mapping[str, str]) -> "CiAccessArgs":
         """The arguments from the program's components and the optional ``shopstack:ci`` settings."""
         settings = pulumi.Config("shopstack").get_object("ci") or {}
         return cls(
             stack=stack,
             repository_arn=registry.repository_arn,
-            secret_arns=[database.secret_arn, secrets.app_secret_arn, secrets.cache_auth_secret_arn,
-                         secrets.broker_secret_arn],
+            secret_arns=[database.secret_arn, secrets.database_login_secret_arn, secrets.app_secret_arn,
+                         secrets.cache_auth_secret_arn, secrets.broker_secret_arn, secrets.broker_admin_secret_arn],
             transfer_bucket=transfer.bucket_name,
+            bundle_bucket=bundles.bucket_name,
             web_group_name=hosts[HostRole.WEB].group_name,
             tags=tags,
             github_repository=settings.get("githubRepository", GITHUB_REPOSITORY),
@@ -82,7 +84,8 @@ def trust_policy(provider_arn: str, repository: str, environments: Sequence[str]
     })
 
 
-def deploy_policy(stack: str, repository_arn: str, secret_arns: Sequence[str], bucket: str, web_group: str) -> str:
+def deploy_policy(stack: str, repository_arn: str, secret_arns: Sequence[str], bucket: str, web_group: str,
+                  bundle_bucket: str) -> str:
     def allow(sid: str, actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
         return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
 
@@ -104,6 +107,8 @@ def deploy_policy(stack: str, repository_arn: str, secret_arns: Sequence[str], b
                   ["arn:aws:ssm:*:*:session/${aws:userid}-*"]),
             allow("StageFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"arn:aws:s3:::{bucket}/*"]),
             allow("ListStagedFiles", ["s3:ListBucket", "s3:GetBucketLocation"], [f"arn:aws:s3:::{bucket}"]),
+            allow("PublishPlaybookBundles", ["s3:PutObject", "s3:GetObject"],
+                  [f"arn:aws:s3:::{bundle_bucket}/playbooks/*"]),
             allow("ReadTheStacksSecrets", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                   list(secret_arns)),
             allow("MoveWebHostsInAndOut", ["autoscaling:EnterStandby", "autoscaling:ExitStandby"],
@@ -145,9 +150,9 @@ class CiAccess(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-deploy",
             role=role.id,
-            policy=pulumi.Output.all(args.repository_arn, args.transfer_bucket, args.web_group_name,
+            policy=pulumi.Output.all(args.repository_arn, args.transfer_bucket, args.web_group_name, args.bundle_bucket,
                                      *args.secret_arns).apply(
-                lambda values: deploy_policy(args.stack, values[0], list(values[3:]), values[1], values[2])),
+                lambda values: deploy_policy(args.stack, values[0], list(values[4:]), values[1], values[2], values[3])),
             opts=child,
         )
         self.role_arn = role.arn

@@ -55,6 +55,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow(Tier.WORKER, Tier.CACHE, REDIS, "task results"),
     Flow(Tier.WEB, Tier.BROKER, AMQPS, "enqueue background jobs"),
     Flow(Tier.WORKER, Tier.BROKER, AMQPS, "consume background jobs"),
+    Flow(Tier.WEB, Tier.BROKER, HTTPS, "the deploy manages the shop's broker user (management API)"),
     Flow(Tier.WEB, INTERNET, HTTPS, "image registry, Session Manager, Secrets Manager, mirrors"),
     Flow(Tier.WORKER, INTERNET, HTTPS, "image registry, Session Manager, Secrets Manager, mirrors"),
     Flow(Tier.WEB, INTERNET, HTTP, "Debian mirrors"),

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import psycopg
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
+
+from tests.app.own_services import PostgresCluster
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "playbooks" / "roles"
@@ -107,12 +110,17 @@ def describe_group(aws: dict, group: WebGroup) -> dict:
 def run_tasks(endpoint_url: str, tasks: list[dict], **variables) -> subprocess.CompletedProcess:
     """Run tasks on localhost (connection local) with the role on the roles path, the way
     deploy.yml delegates lb_membership's AWS calls to the controller."""
-    play = [{"name": "Run lb_membership against the emulator", "hosts": "localhost", "connection": "local",
-             "gather_facts": False, "tasks": tasks}]
     extra = {"lb_membership_provider": "alb", "lb_membership_autoscaling_group": GROUP,
              "lb_membership_region": REGION, "lb_membership_endpoint_url": endpoint_url,
-             "lb_membership_wait_retries": 10, "lb_membership_wait_delay": 1,
-             "ansible_python_interpreter": sys.executable, **variables}
+             "lb_membership_wait_retries": 10, "lb_membership_wait_delay": 1, **variables}
+    return run_play("Run lb_membership against the emulator", tasks, extra)
+
+
+def run_play(name: str, tasks: list[dict], extra: dict) -> subprocess.CompletedProcess:
+    """Run ``tasks`` on localhost (connection local, this interpreter) with the production roles on
+    the roles path and no AWS settings but the dummy credentials."""
+    play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]
+    extra = {"ansible_python_interpreter": sys.executable, **extra}
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
     environment.update(CREDENTIALS, ANSIBLE_ROLES_PATH=str(ROLES), ANSIBLE_NOCOLOR="1",
                        ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
@@ -124,9 +132,9 @@ def run_tasks(endpoint_url: str, tasks: list[dict], **variables) -> subprocess.C
                               capture_output=True, text=True, env=environment, timeout=180, check=False)
 
 
-def role_tasks(tasks_from: str) -> list[dict]:
-    return [{"name": f"Run lb_membership's {tasks_from}",
-             "ansible.builtin.include_role": {"name": "lb_membership", "tasks_from": tasks_from}}]
+def role_tasks(tasks_from: str, role: str = "lb_membership") -> list[dict]:
+    return [{"name": f"Run {role}'s {tasks_from}",
+             "ansible.builtin.include_role": {"name": role, "tasks_from": tasks_from}}]
 
 
 def run_role(endpoint_url: str, tasks_from: str, member: str, **variables) -> subprocess.CompletedProcess:
@@ -136,3 +144,27 @@ def run_role(endpoint_url: str, tasks_from: str, member: str, **variables) -> su
 def output(result: subprocess.CompletedProcess) -> str:
     """The end of a run's output, for an assertion's message."""
     return result.stdout[-4000:] + result.stderr[-2000:]
+
+
+# A cluster of the tests' own: local administration through the socket as the superuser, and every
+# TCP login must give its password (the shared cluster on 5432 trusts every local login, so a wrong
+# password would pass there).
+PG_HBA = """\
+local all postgres trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster()
+    (cluster.data / "pg_hba.conf").write_text(PG_HBA)
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+def admin(cluster: PostgresCluster, dbname: str = "postgres") -> psycopg.Connection:
+    """The cluster's superuser, through its socket."""
+    return psycopg.connect(host=str(cluster.directory), port=cluster.port, user="postgres", dbname=dbname,
+                           autocommit=True)

@@ -65,7 +65,7 @@ def test_sessions_reach_only_the_stacks_hosts(stack_runs):
 def test_only_the_stacks_secrets_are_readable(stack_runs):
     run = stack_runs["prod"]
     secrets = _grants(run)["ReadTheStacksSecrets"]["Resource"]
-    assert len(secrets) == 4 and all(":secret:" in arn and "prod" in arn for arn in secrets), secrets
+    assert len(secrets) == 6 and all(":secret:" in arn and "prod" in arn for arn in secrets), secrets
 
 
 def test_an_existing_provider_is_reused_not_created_again():

@@ -150,6 +150,23 @@ def test_broker_is_private_rabbitmq():
     assert users["value"][0]["password"] == "password-0123", instance.urn
 
 
+def test_the_broker_is_created_with_its_administrator_only():
+    instance = broker().one(MQ)
+    (user,) = instance.inputs["users"]["value"]
+    assert (user["username"], user["consoleAccess"]) == ("shopstack-admin", True), instance.urn
+
+
+def test_a_change_to_the_brokers_users_never_replaces_the_broker():
+    instance = broker().one(MQ)
+    assert instance.ignore_changes == ("users",), instance.urn
+
+
+def test_the_management_api_is_the_brokers_console_url():
+    run = build(lambda: Broker("shop-test-mq", BrokerArgs(settings("prod", "broker", BrokerSettings), SUBNETS, "sg-mq",
+                                                          "password-0123", 7, "us-east-1", TAGS)).management_url)
+    assert run.outputs["checks"] == run.one(MQ).state["instances"][0]["consoleUrl"]
+
+
 @pytest.mark.parametrize(
     ("stack", "mode", "subnets"), [("dev", "SINGLE_INSTANCE", SUBNETS[:1]), ("prod", "CLUSTER_MULTI_AZ", SUBNETS)]
 )

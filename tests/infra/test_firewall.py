@@ -49,9 +49,13 @@ def test_worker_hosts_admit_nothing(firewall):
     assert _admitted(firewall, Tier.WORKER) == set()
 
 
-@pytest.mark.parametrize(("tier", "port"), [(Tier.DATABASE, POSTGRES), (Tier.CACHE, REDIS), (Tier.BROKER, AMQPS)])
+@pytest.mark.parametrize(("tier", "port"), [(Tier.DATABASE, POSTGRES), (Tier.CACHE, REDIS)])
 def test_data_services_admit_their_port_from_the_hosts_only(firewall, tier, port):
     assert _admitted(firewall, tier) == {("web", port), ("worker", port)}
+
+
+def test_the_broker_admits_amqps_from_the_hosts_and_its_management_api_from_the_web_hosts_only(firewall):
+    assert _admitted(firewall, Tier.BROKER) == {("web", AMQPS), ("worker", AMQPS), ("web", HTTPS)}
 
 
 @pytest.mark.parametrize("tier", [Tier.DATABASE, Tier.CACHE, Tier.BROKER])

@@ -12,6 +12,10 @@ TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
 REPOSITORY = "arn:aws:ecr:us-east-1:123456789012:repository/shop-test/app"
 SECRETS = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:shopstack/shop-test/app-AbCdEf"]
+APP_ROLE = "arn:aws:iam::123456789012:role/shop-test-app-role"
+BUNDLES = "shop-test-bundles-bucket"
+REQUESTS = "app/shop-test-lb/0123/targetgroup/shop-test-web/4567"
+POLICY = "aws:autoscaling/policy:Policy"
 
 
 def host_group(role=HostRole.WEB, **changes):
@@ -28,6 +32,9 @@ def host_group(role=HostRole.WEB, **changes):
                 secret_arns=SECRETS,
                 repository_arn=REPOSITORY,
                 target_group_arns=["arn:aws:elasticloadbalancing:tg/web"] if role is HostRole.WEB else [],
+                app_role_arn=APP_ROLE,
+                bundle_bucket=BUNDLES,
+                request_count_label=REQUESTS if role is HostRole.WEB else None,
                 tags=TAGS,
             ),
         )
@@ -73,10 +80,19 @@ def test_instance_profile_grants_session_manager_and_nothing_broad(web):
     policy = web.one("aws:iam/rolePolicy:RolePolicy")
     statements = json.loads(policy.inputs["policy"])["Statement"]
     wildcard = [s for s in statements if s["Resource"] == "*"]
-    assert [s["Action"] for s in wildcard] == ["ecr:GetAuthorizationToken"], policy.urn
+    # Calls that take no resource (AWS accepts only "*"), both read-only or a login.
+    wildcard_actions = [s["Action"] for s in wildcard]
+    assert wildcard_actions == ["ecr:GetAuthorizationToken", ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"],
+                                "autoscaling:DescribeAutoScalingInstances"], policy.urn
     resources = {s["Sid"]: s["Resource"] for s in statements}
     assert resources["PullShopImage"] == REPOSITORY, policy.urn
     assert resources["ReadShopSecrets"] == SECRETS, policy.urn
+
+
+def test_hosts_may_assume_the_shops_role_and_no_other(web):
+    policy = web.one("aws:iam/rolePolicy:RolePolicy")
+    assumed = [s for s in json.loads(policy.inputs["policy"])["Statement"] if "sts:AssumeRole" in s["Action"]]
+    assert [s["Resource"] for s in assumed] == [APP_ROLE], policy.urn
 
 
 def test_every_host_is_tagged_for_the_ansible_inventory(web):
@@ -144,3 +160,58 @@ def test_the_image_is_the_newest_official_debian_12():
 def test_a_pinned_image_skips_the_lookup():
     run = build(lambda: pulumi.export("image", debian_image_id("ami-0pinned")))
     assert run.outputs["image"] == "ami-0pinned" and not run.calls
+
+
+def _statements(run) -> dict:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy")
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_a_new_host_waits_out_of_service_until_it_has_configured_itself(web):
+    group = web.one(GROUP)
+    (hook,) = group.inputs["initialLifecycleHooks"]
+    assert hook["lifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING", group.urn
+    assert (hook["name"], hook["defaultResult"], hook["heartbeatTimeout"]) == ("configure", "ABANDON", 1800), group.urn
+
+
+def test_the_scaling_policies_own_the_desired_capacity(web):
+    group = web.one(GROUP)
+    assert group.ignore_changes == ("desiredCapacity",), group.urn
+
+
+def test_web_hosts_scale_on_cpu_and_on_requests_per_host(web):
+    targets = {p.name: p.inputs["targetTrackingConfiguration"] for p in web.of_type(POLICY)}
+    cpu, requests = targets["shop-test-web-cpu"], targets["shop-test-web-requests"]
+    assert cpu["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
+    assert requests["predefinedMetricSpecification"] == {"predefinedMetricType": "ALBRequestCountPerTarget",
+                                                         "resourceLabel": REQUESTS}
+    assert (cpu["targetValue"], requests["targetValue"]) == (60, 1000)
+
+
+def test_workers_scale_on_cpu_only():
+    run = host_group(HostRole.WORKER)
+    assert [p.name for p in run.of_type(POLICY)] == ["shop-test-worker-cpu"]
+
+
+def test_hosts_fetch_bundles_and_report_their_launch_only(web):
+    statements = _statements(web)
+    assert statements["FetchThePlaybookBundle"]["Resource"] == f"arn:aws:s3:::{BUNDLES}/playbooks/*"
+    assert statements["ReportItsLaunch"]["Resource"].endswith(":autoScalingGroupName/shop-test-web-*")
+    assert statements["ReportItsLaunch"]["Action"] == [
+        "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+
+
+def test_the_first_boot_runs_the_agent_with_the_hosts_settings(web):
+    import base64
+
+    script = base64.b64decode(web.one(TEMPLATE).inputs["userData"]).decode()
+    for setting in (f"SHOP_BUNDLE_BUCKET={BUNDLES}", "SHOP_BUNDLE_KEY=playbooks/current.tar.gz",
+                    "SHOP_HOST_ROLE=web", "SHOP_LIFECYCLE_HOOK=configure"):
+        assert setting in script, setting
+    assert "def complete" not in script and "complete_lifecycle_action(" in script
+
+
+def test_the_first_boot_fits_in_ec2_user_data(web):
+    import base64
+
+    assert len(base64.b64decode(web.one(TEMPLATE).inputs["userData"])) < 16 * 1024

@@ -38,8 +38,10 @@ def secrets():
             app_secret_key=pulumi.Output.secret("app-key"),
             payment_webhook_secret=pulumi.Output.secret("webhook"),
         )
-        entries = Secrets("shop-test", SecretsArgs(SecretSettings(recovery_window_days=7), credentials, "shop", TAGS))
-        return pulumi.Output.all(entries.app_secret_arn, entries.cache_auth_secret_arn, entries.broker_secret_arn)
+        entries = Secrets("shop-test", SecretsArgs(SecretSettings(recovery_window_days=7), credentials, "shop",
+                                                   "shopstack-admin", "shop_app", TAGS))
+        return pulumi.Output.all(entries.app_secret_arn, entries.cache_auth_secret_arn, entries.broker_secret_arn,
+                                 entries.database_login_secret_arn)
 
     return build(program)
 
@@ -55,12 +57,17 @@ def test_secret_values_stay_encrypted_in_state(secrets):
         ("shop-test-app", {"SECRET_KEY": "app-key", "PAYMENT_WEBHOOK_SECRET": "webhook",
                            "SANDBOX_WEBHOOK_SECRET": "the stack's own random password"}),
         ("shop-test-cache", {"auth_token": "token"}),
-        ("shop-test-broker", {"username": "shop", "password": "broker-pass"}),
+        ("shop-test-broker", {"username": "shop", "password": "the stack's own random password"}),
+        ("shop-test-broker-admin", {"username": "shopstack-admin", "password": "broker-pass"}),
+        ("shop-test-database-login", {"username": "shop_app", "password": "the stack's own random password"}),
     ],
 )
 def test_each_secret_holds_the_documented_keys(secrets, entry, document):
     version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
-    password = secrets.one("random:index/randomPassword:RandomPassword", "shop-test-sandbox-webhook")
+    made_up = {"shop-test-app": "shop-test-sandbox-webhook", "shop-test-database-login": "shop-test-database-login",
+               "shop-test-broker": "shop-test-broker"}
+    password = secrets.one("random:index/randomPassword:RandomPassword",
+                           made_up.get(entry, "shop-test-sandbox-webhook"))
     expected = {key: password.state["result"] if value == "the stack's own random password" else value
                 for key, value in document.items()}
     assert json.loads(version.inputs["secretString"]["value"]) == expected, version.urn
@@ -73,7 +80,19 @@ def test_the_sandbox_webhook_secret_is_long_and_made_up_by_the_stack(secrets):
 
 def test_secret_arns_are_exposed(secrets):
     entries = {s.name: s.state["arn"] for s in secrets.of_type("aws:secretsmanager/secret:Secret")}
-    assert secrets.outputs["checks"] == [entries[f"shop-test-{kind}"] for kind in ("app", "cache", "broker")]
+    kinds = ("app", "cache", "broker", "database-login")
+    assert secrets.outputs["checks"] == [entries[f"shop-test-{kind}"] for kind in kinds]
+
+
+@pytest.mark.parametrize("entry", ["shop-test-database-login", "shop-test-broker"])
+def test_a_rotation_owns_a_rotated_login_after_its_first_version(secrets, entry):
+    version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", entry)
+    assert version.ignore_changes == ("secretString",), version.urn
+
+
+def test_secrets_set_in_config_stay_pulumis_to_change(secrets):
+    version = secrets.one("aws:secretsmanager/secretVersion:SecretVersion", "shop-test-app")
+    assert version.ignore_changes == (), version.urn
 
 
 def test_secret_names_are_prefixes_so_a_rebuild_never_meets_a_deleted_namesake(secrets):

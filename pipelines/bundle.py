@@ -1,0 +1,91 @@
+"""The playbook bundle a host the Auto Scaling group launches configures itself from.
+
+    python -m pipelines bundle --stack dev --release <image tag>
+
+Builds a tar.gz of what a host needs to converge itself: ``playbooks/`` (ansible.cfg, the
+playbooks and roles, the shared group_vars, and the AWS inventory's group_vars with the stack's
+rendered ``stack.yml``), ``lab/roles/`` (named by site's plays, skipped on AWS),
+``requirements.txt`` (Ansible and boto3 at the versions uv.lock pins) and
+``converge`` (pipelines/bundle-converge.sh). It is uploaded to the stack's bundle bucket as
+``playbooks/<release>.tar.gz`` and ``playbooks/current.tar.gz``, each with the release in its
+metadata; the bucket keeps the versions ``current`` replaced. ``deploy`` publishes it after a
+release has rolled out on AWS, so a new host starts the release the others run.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOKS = ROOT / "playbooks"
+# ansible.cfg's roles_path names them; site.yml's plays for the lab's stand-ins are skipped on AWS,
+# but Ansible loads every role a play names.
+LAB_ROLES = ROOT / "lab" / "roles"
+STACK_VARS = PLAYBOOKS / "inventories" / "aws" / "group_vars" / "all" / "stack.yml"
+CONVERGE = ROOT / "pipelines" / "bundle-converge.sh"
+# What the converge installs with pip; pinned from uv.lock.
+REQUIREMENTS = ("ansible", "boto3", "botocore")
+# Inventory files only the controller uses (the aws_ec2 plugin, a host's own inventory).
+LEFT_OUT = ("*.aws_ec2.yml", "self.ini", "__pycache__", "molecule", "*.pyc", "role_docs.py")
+
+
+def locked_versions(names: tuple[str, ...] = REQUIREMENTS) -> dict[str, str]:
+    packages = tomllib.loads((ROOT / "uv.lock").read_text())["package"]
+    return {package["name"]: package["version"] for package in packages if package["name"] in names}
+
+
+def _left_out(path: Path) -> bool:
+    return any(path.match(pattern) or pattern in path.parts for pattern in LEFT_OUT)
+
+
+def _add(archive: tarfile.TarFile, name: str, content: bytes, mode: int = 0o644) -> None:
+    member = tarfile.TarInfo(name)
+    member.size, member.mode, member.mtime = len(content), mode, 0
+    archive.addfile(member, io.BytesIO(content))
+
+
+def build_bundle(stack_vars: Path = STACK_VARS) -> bytes:
+    """The bundle for the stack whose endpoints ``stack_vars`` holds (render_aws_inventory writes them)."""
+    if not stack_vars.exists():
+        raise FileNotFoundError(f"{stack_vars} is missing: run pipelines/render_aws_inventory.py --stack <stack>")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        _add(archive, f"playbooks/{STACK_VARS.relative_to(PLAYBOOKS)}", stack_vars.read_bytes())
+        files = sorted(p for tree in (PLAYBOOKS, LAB_ROLES) for p in tree.rglob("*") if p.is_file())
+        for path in files:
+            relative = path.relative_to(ROOT)
+            if relative.parts[:3] == ("playbooks", "inventories", "lab") or _left_out(relative) or path == STACK_VARS:
+                continue
+            _add(archive, str(relative), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
+        requirements = "".join(f"{name}=={version}\n" for name, version in sorted(locked_versions().items()))
+        _add(archive, "requirements.txt", requirements.encode())
+        _add(archive, "converge", CONVERGE.read_bytes(), 0o755)
+    return buffer.getvalue()
+
+
+def bucket_of_the_stack() -> str:
+    return str(yaml.safe_load(STACK_VARS.read_text())["shop_bundle_bucket"])
+
+
+def publish(s3: Any, bucket: str, release: str, bundle: bytes) -> None:
+    for key in (f"playbooks/{release}.tar.gz", "playbooks/current.tar.gz"):
+        s3.put_object(Bucket=bucket, Key=key, Body=bundle, Metadata={"release": release},
+                      ServerSideEncryption="AES256")
+
+
+def bundle(stack: str, release: str) -> str:
+    import boto3
+
+    from pipelines.targets import resolve
+
+    resolve(stack)  # renders the stack's inventory, stack.yml included
+    body, bucket = build_bundle(), bucket_of_the_stack()
+    region = yaml.safe_load(STACK_VARS.read_text())["shop_region"]
+    publish(boto3.session.Session(region_name=region).client("s3"), bucket, release, body)
+    return f"bundle of {release} ({len(body) // 1024} KiB) in s3://{bucket}/playbooks/current.tar.gz"

@@ -1,0 +1,47 @@
+"""The playbook bundle new AWS hosts configure themselves from: what it holds."""
+
+import io
+import tarfile
+
+import pytest
+
+from pipelines import bundle
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> tarfile.TarFile:
+    stack_vars = tmp_path_factory.mktemp("stack") / "stack.yml"
+    stack_vars.write_text("shop_stack: dev\nshop_bundle_bucket: shop-dev-bundles\n")
+    return tarfile.open(fileobj=io.BytesIO(bundle.build_bundle(stack_vars)), mode="r:gz")
+
+
+def _text(archive: tarfile.TarFile, name: str) -> str:
+    member = archive.extractfile(name)
+    assert member is not None, name
+    return member.read().decode()
+
+
+def test_the_converge_script_is_executable_at_the_top(archive):
+    assert archive.getmember("converge").mode & 0o111
+
+
+@pytest.mark.parametrize("name", ["playbooks/ansible.cfg", "playbooks/self-converge.yml", "playbooks/configure.yml",
+                                  "playbooks/roles/app_release/tasks/switch.yml",
+                                  "playbooks/inventories/aws/group_vars/all/secrets.yml",
+                                  "lab/roles/postgresql/tasks/main.yml"])
+def test_the_bundle_holds_what_self_converge_loads(archive, name):
+    assert name in archive.getnames()
+
+
+def test_the_stacks_endpoints_travel_with_the_bundle(archive):
+    assert "shop-dev-bundles" in _text(archive, "playbooks/inventories/aws/group_vars/all/stack.yml")
+
+
+def test_ansible_is_pinned_to_the_locked_version(archive):
+    requirements = _text(archive, "requirements.txt").splitlines()
+    assert f"ansible=={bundle.locked_versions()['ansible']}" in requirements
+
+
+@pytest.mark.parametrize("fragment", ["inventories/lab/", ".aws_ec2.yml", "/molecule/", "__pycache__"])
+def test_the_bundle_leaves_out_what_only_the_controller_or_the_lab_uses(archive, fragment):
+    assert not [name for name in archive.getnames() if fragment in name]
