@@ -21,6 +21,8 @@ INVENTORY = str(topo.INVENTORY)
 # Kept after the lab is torn down, for a failed run's post-mortem.
 LOGS = ROOT / "lab" / ".logs"
 TESTINFRA = [f"--ansible-inventory={INVENTORY}", "--sudo"]
+# Written by the fault proof (tests/hosts/faults): each fault's detection and resolution times.
+ALERTS = ROOT / "build" / "lab-alerts.json"
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -57,6 +59,7 @@ def prove(keep: bool) -> None:
     started = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
     LOGS.joinpath("rollout.json").unlink(missing_ok=True)
+    ALERTS.unlink(missing_ok=True)
     try:
         with step("Bringing the lab up"):
             up()
@@ -73,9 +76,12 @@ def prove(keep: bool) -> None:
             _run([str(BIN / "hadolint"), "Dockerfile", *map(str, _dockerfiles())])
         with step("Checking the hosts (testinfra)"):
             _pytest("tests/hosts", "--ignore=tests/hosts/test_idempotence.py",
-                    "--ignore=tests/hosts/rollout", *TESTINFRA, SHOP_RELEASE=release)
+                    "--ignore=tests/hosts/rollout", "--ignore=tests/hosts/faults", *TESTINFRA,
+                    SHOP_RELEASE=release)
         with step("Rolling deploys under load: a release, a broken release, a rollback"):
             _pytest("tests/hosts/rollout", *TESTINFRA, SHOP_RELEASE=release)
+        with step("Injecting faults: each alert reaches Alertmanager, then resolves"):
+            _pytest("tests/hosts/faults", *TESTINFRA, "-s", SHOP_RELEASE=release)
         _summary()
     finally:
         if keep:
@@ -110,5 +116,9 @@ def _summary() -> None:
             note(f"{name}: playbook {figures['playbook_seconds']} s, {figures['requests']} "
                  f"requests through lb-1, {figures['failed']} failed, releases seen "
                  f"{figures['releases']}")
+    if ALERTS.exists():
+        for fault, figures in json.loads(ALERTS.read_text()).items():
+            note(f"{fault}: {figures['alert']} fired after {figures['detected_seconds']} s, resolved "
+                 f"{figures['resolved_seconds']} s after the fault was removed")
     for title, seconds in timings.items():
         note(f"{seconds:7.1f} s  {title}")

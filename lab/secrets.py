@@ -29,6 +29,8 @@ SECRET_NAMES = (
     "vault_shop_registry_password",
     "vault_shop_sandbox_webhook_secret",
 )
+# Webhook signing secrets, newest first: the shop accepts any of them during a rotation.
+SECRET_LIST_NAMES = ("vault_shop_payment_webhook_secrets", "vault_shop_carrier_webhook_secrets")
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -63,14 +65,13 @@ def lab_secrets() -> dict[str, object]:
     vault = _vault()
     if VAULT_FILE.exists():
         values = yaml.safe_load(vault.decrypt(VAULT_FILE.read_bytes()))
-        if all(name in values for name in SECRET_NAMES):
+        if all(name in values for name in (*SECRET_NAMES, *SECRET_LIST_NAMES)):
             return values
     else:
         values = {}
     # A secret added since the vault was written is made up now; the others keep their values.
     values = {name: secrets.token_urlsafe(24) for name in SECRET_NAMES} | values
-    # Newest first: the shop accepts webhooks signed with any of them during a rotation.
-    values.setdefault("vault_shop_payment_webhook_secrets", [secrets.token_urlsafe(24)])
+    values = {name: [secrets.token_urlsafe(24)] for name in SECRET_LIST_NAMES} | values
     plaintext = "# The lab's secrets, made up by `python -m lab up`.\n" + yaml.safe_dump(values)
     VAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
     VAULT_FILE.write_bytes(vault.encrypt(plaintext.encode()))

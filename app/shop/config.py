@@ -78,6 +78,12 @@ class Config:
     CARRIER_WEBHOOK_SECRETS = _env_list("CARRIER_WEBHOOK_SECRETS") or [DEVELOPMENT_CARRIER_SECRET]
     # A carrier webhook whose timestamp is further than this from now (either way) is refused.
     CARRIER_WEBHOOK_TOLERANCE_SECONDS = _env_int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", 300)
+    # How often the scheduler moves the sandbox carrier's clock to now (its parcels' due events
+    # happen and are pushed as webhooks): the worker's beat, or the web process without a broker.
+    SANDBOX_CARRIER_ADVANCE_SECONDS = float(os.environ.get("SANDBOX_CARRIER_ADVANCE_SECONDS", "60"))
+    # How many times faster than real time the sandbox's parcels travel: 1 is a real carrier's days;
+    # a lab or a demo sets e.g. 20000, and a parcel booked now is delivered within a minute.
+    SANDBOX_CARRIER_TIME_SCALE = float(os.environ.get("SANDBOX_CARRIER_TIME_SCALE", "1"))
     # A shipment still booking after this many seconds is finished by the reconciler, which asks
     # the carrier what it booked under the shipment's reference.
     SHIPMENT_RECONCILE_GRACE_SECONDS = _env_int("SHIPMENT_RECONCILE_GRACE_SECONDS", 120)

@@ -100,7 +100,8 @@ def init_celery(app: Flask) -> Celery:
             "relay-outbox": {"task": "shop.tasks.relay_outbox", "schedule": 5.0},
             "reconcile-payments": {"task": "shop.tasks.reconcile_payments", "schedule": 60.0},
             # The sandbox carrier's clock: its parcels' due events happen, pushed as webhooks.
-            "advance-sandbox-carrier": {"task": "shop.tasks.advance_sandbox_carrier", "schedule": 60.0},
+            "advance-sandbox-carrier": {"task": "shop.tasks.advance_sandbox_carrier",
+                                       "schedule": app.config["SANDBOX_CARRIER_ADVANCE_SECONDS"]},
             # Tracking of carriers that send no webhooks, shipments stuck booking, the shipment gauges.
             "follow-shipments": {"task": "shop.tasks.follow_shipments", "schedule": 300.0},
             # The sandbox's bank confirms charges SANDBOX_CONFIRMATION_SECONDS after they are made.
@@ -135,7 +136,7 @@ def init_carrier(app: Flask) -> None:
     if app.config["CARRIER"] == "sandbox":
         from .logistics.sandbox import SandboxCarrier
 
-        app.extensions["carrier"] = SandboxCarrier()
+        app.extensions["carrier"] = SandboxCarrier(time_scale=app.config["SANDBOX_CARRIER_TIME_SCALE"])
 
 
 def carrier() -> Carrier | None:

@@ -30,3 +30,11 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    # Without a broker no worker runs the periodic jobs (celery beat): each web process does.
+    if not worker.wsgi.config["BROKER_URL"]:
+        from shop.schedule import EmbeddedSchedule
+
+        EmbeddedSchedule(worker.wsgi).start()

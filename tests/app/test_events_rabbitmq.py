@@ -30,6 +30,7 @@ from shop.events.audit import POISON_ENV, OrderEventCount, OrderEventLog
 from shop.events.broker import consumer_queue, dead_queue, publisher, retry_queue
 from shop.events.models import DeadLetter, InboxEntry
 from shop.events.relay import relay_events
+from shop.events.worker import attached_consumers
 from shop.extensions import db
 from shop.outbox import OutboxEvent, record_event
 
@@ -159,6 +160,14 @@ def test_three_relays_at_once_publish_each_event_once_as_an_effect(app, app_conf
     assert sum(published) == 60
     assert counts() == {order_id: 1 for order_id in range(1, 61)}
     assert fresh(select(func.count()).select_from(OrderEventLog)) == 60
+
+
+def test_the_check_counts_a_consumer_on_its_queue_only_once_the_worker_is_connected(app_config, broker_url,
+                                                                                   workers, tmp_path):
+    audit = [events.consumers()["audit"]]
+    assert attached_consumers(broker_url, audit) == {"shop.events.audit": 0}
+    start_worker(workers, app_config["SQLALCHEMY_DATABASE_URI"], broker_url, tmp_path)
+    wait_until(lambda: attached_consumers(broker_url, audit) == {"shop.events.audit": 1}, "the worker to attach")
 
 
 def test_events_of_orders_paid_while_the_broker_is_down_are_consumed_once_it_is_back(

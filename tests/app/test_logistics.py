@@ -377,3 +377,23 @@ def test_without_a_carrier_no_shipment_is_booked_or_called_off(client, app):
     book_shipment_for(order_paid(order))
     cancel_shipment_for(order_cancelled(order))
     assert shipment_of(order) is None
+
+
+def test_a_faster_sandbox_delivers_within_the_scaled_journey(client, app):
+    app.extensions["carrier"] = SandboxCarrier(clock=lambda: BOOKED, time_scale=20_000)
+    _, order = paid_order(client)
+    book_shipment_for(order_paid(order))
+    push_until(order, JOURNEY_OVER / 20_000)
+    assert order_status(order) == "delivered"
+
+
+def test_a_sandbox_at_real_speed_has_not_delivered_a_minute_after_booking(client):
+    _, order = paid_order(client)
+    book_shipment_for(order_paid(order))
+    push_until(order, timedelta(minutes=1))
+    assert order_status(order) == "paid"
+
+
+def test_the_sandbox_refuses_a_time_scale_that_is_not_positive():
+    with pytest.raises(ValueError, match="positive"):
+        SandboxCarrier(time_scale=0)

@@ -23,7 +23,7 @@ testinfra_hosts = ["ansible://all"]
 EXPECTED_PORTS = {
     "web": {22, 80, 8000, 9100},
     "worker": {22, 9100},
-    "data": {22, 5432, 5672, 6379, 9100},
+    "data": {22, 5432, 5672, 6379, 9100, 9121, 9187, 15692},  # with the exporters and RabbitMQ's plugin
     "monitor": {22, 9090, 9093, 9100},
     "lb": {22, 80, 9100},
 }

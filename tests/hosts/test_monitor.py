@@ -10,7 +10,7 @@ import yaml
 testinfra_hosts = ["ansible://monitor"]
 
 
-@pytest.mark.parametrize("service", ["prometheus", "prometheus-alertmanager"])
+@pytest.mark.parametrize("service", ["prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter"])
 def test_service_is_running(host, service):
     assert host.service(service).is_running
 
@@ -19,17 +19,32 @@ def test_alertmanager_is_ready(host):
     host.run_expect([0], "curl -fsS http://127.0.0.1:9093/-/ready")
 
 
+def test_blackbox_exporter_reaches_the_shop_through_the_load_balancer(host):
+    public_url = host.ansible.get_variables()["shop_public_url"]
+    probe = host.check_output(f"curl -fsS 'http://127.0.0.1:9115/probe?module=http_2xx&target={public_url}/healthz'")
+    assert "probe_success 1" in probe.splitlines()
+
+
+def test_prometheus_sees_the_shop_through_the_blackbox_probe(host):
+    reply = json.loads(host.check_output(
+        "curl -fsS --get http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=probe_success{job=\"blackbox\"}'"))
+    assert [sample["value"][1] for sample in reply["data"]["result"]] == ["1"]
+
+
 def _targets(host) -> list[dict]:
     reply = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/targets"))
     return reply["data"]["activeTargets"]
 
 
-@pytest.mark.parametrize("job", ["node", "shop"])
+JOBS = ["node", "shop", "postgres", "redis", "rabbitmq", "blackbox"]
+
+
+@pytest.mark.parametrize("job", JOBS)
 def test_prometheus_scrapes_the_job(host, job):
     assert [t for t in _targets(host) if t["labels"]["job"] == job]
 
 
-@pytest.mark.parametrize("job", ["node", "shop"])
+@pytest.mark.parametrize("job", JOBS)
 def test_every_target_of_the_job_is_up(host, job):
     health = {t["labels"]["instance"]: t["health"] for t in _targets(host)
               if t["labels"]["job"] == job}

@@ -23,7 +23,7 @@ from kombu.mixins import ConsumerMixin
 
 from ..extensions import db
 from . import Consumer, consumers, event_from, faults
-from .broker import ATTEMPT_HEADER, Publisher, connect, consumer_queue, declare
+from .broker import ATTEMPT_HEADER, Publisher, connect, consumer_queue, declare, queue_name
 from .delivery import PROCESSED, RETRIED, backoff_seconds, dead_letter, deliver
 
 log = logging.getLogger(__name__)
@@ -160,12 +160,38 @@ def supervise(app: Flask, selected: list[Consumer], processes: int) -> None:
                 time.sleep(RESTART_BACKOFF_SECONDS)  # one that dies at once must not spin
 
 
+def attached_consumers(url: str, selected: list[Consumer]) -> dict[str, int]:
+    """How many consumers read each selected consumer's queue, by queue name (0 for a queue not yet
+    declared): a consumer process is connected once each of its queues has one."""
+    counts = {}
+    with connect(url) as connection:
+        for consumer in selected:
+            # A passive declare of a missing queue closes its channel: one channel per queue.
+            with connection.channel() as channel:
+                try:
+                    declared = consumer_queue(consumer)(channel).queue_declare(passive=True)
+                    counts[queue_name(consumer)] = declared.consumer_count
+                except connection.channel_errors:
+                    counts[queue_name(consumer)] = 0
+    return counts
+
+
+def check(app: Flask, selected: list[Consumer]) -> None:
+    """Exit 0 when every selected consumer's queue has a consumer, else 1 (deploys wait on it)."""
+    counts = attached_consumers(app.config["BROKER_URL"], selected)
+    for name, count in sorted(counts.items()):
+        print(f"{name}: {count} consumers")
+    sys.exit(0 if all(counts.values()) else 1)
+
+
 def main(argv: list[str] | None = None) -> None:
     from .. import create_app
 
     parser = argparse.ArgumentParser(prog="python -m shop.events.worker", description=__doc__.splitlines()[0])
     parser.add_argument("consumers", nargs="*", help="the consumers to run (default: all)")
     parser.add_argument("--processes", type=int, default=1, help="consumer processes to keep running")
+    parser.add_argument("--check", action="store_true",
+                        help="only say whether each consumer's queue has a consumer (exit 1 if one has none)")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
     app = create_app()
@@ -177,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         sys.exit(f"no such consumer: {', '.join(unknown)} (known: {', '.join(sorted(registered))})")
     selected = [registered[name] for name in options.consumers] if options.consumers else list(registered.values())
+    if options.check:
+        check(app, selected)
     log.info("consuming events for %s in %s processes", ", ".join(consumer.name for consumer in selected),
              options.processes)
     supervise(app, selected, max(1, options.processes))

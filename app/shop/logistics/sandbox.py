@@ -118,9 +118,14 @@ class SandboxCarrier:
     name = "sandbox"
     pushes_events = True
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow, network: Network | None = None):
+    def __init__(self, clock: Callable[[], datetime] = utcnow, network: Network | None = None,
+                 time_scale: float = 1.0):
+        if time_scale <= 0:
+            raise ValueError(f"the sandbox's time scale must be positive, not {time_scale:g}")
         self.clock = clock
         self.network = network or load_network()
+        # Its parcels travel this many times faster than real time (a lab's parcel is delivered in a minute).
+        self.time_scale = time_scale
 
     def book(self, reference: str, origin: str, destination_address: dict[str, Any], parcel: Parcel) -> Booking:
         booked = self.lookup(reference)
@@ -133,6 +138,8 @@ class SandboxCarrier:
             events = journey(self.network, str(destination_address.get("postal_code", "")), now, scenario)
         except NoRoute as error:
             raise CarrierRefused(error.detail) from error
+        events = [(status, now + (due - now) / self.time_scale, location, detail)
+                  for status, due, location, detail in events]
         tracking_number = f"SBX{secrets.token_hex(6).upper()}"
         # A connection and transaction of the sandbox's own: what it booked stays booked, whatever
         # becomes of the shop's transaction. A concurrent twin's booking wins the reference.
