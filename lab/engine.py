@@ -24,6 +24,8 @@ DAEMON_CONFIG = {
 }
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 DAEMON_LOG = Path("/var/log/shopstack-dockerd.log")
+# make test runs the other suites beside the lab: wait for their apt-get's lock rather than fail on it.
+APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
 DOCKER_CLIENT = "/usr/bin/docker"
 
 
@@ -45,9 +47,9 @@ def _install_and_start() -> None:
     if not Path("/usr/sbin/dockerd").exists():
         with step("Installing docker.io (no engine on this machine)"):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run([*APT_GET, "update", "-qq"], check=True, env=env)
             subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "docker.io", "debootstrap"],
+                [*APT_GET, "install", "-y", "-qq", "docker.io", "debootstrap"],
                 check=True,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -77,8 +79,8 @@ def require_tool(name: str, package: str | None = None) -> str:
     if path is None and os.geteuid() == 0:
         with step(f"Installing {package or name}"):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(["apt-get", "install", "-y", "-qq", package or name], check=True,
+            subprocess.run([*APT_GET, "update", "-qq"], check=True, env=env)
+            subprocess.run([*APT_GET, "install", "-y", "-qq", package or name], check=True,
                            env=env, stdout=subprocess.DEVNULL)
         path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
     if path is None:
