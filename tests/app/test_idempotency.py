@@ -166,10 +166,10 @@ def test_a_failure_after_the_order_commits_replays_the_order(client, monkeypatch
     customer = make_user()
     cart_id = make_cart(customer, (make_product(), 1)).id
 
-    def cache_down(_products):
+    def cache_down(*_stock_changes):
         raise RuntimeError("the cache is down")
 
-    monkeypatch.setattr(orders_service, "invalidate_products", cache_down)
+    monkeypatch.setattr(orders_service, "refresh_stock", cache_down)
     first = checkout(client, customer, cart_id, "after-commit")
     assert first.status_code == 500
     monkeypatch.undo()

@@ -3,11 +3,11 @@ process runs the same schedule itself. Its clock is driven here, so no test wait
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 
 import pytest
 
-from shop import gunicorn_conf
 from shop.logistics.consumers import book_shipment_for
 from shop.logistics.sandbox import SandboxCarrier
 from shop.schedule import EmbeddedSchedule
@@ -89,7 +89,11 @@ def test_the_schedule_waits_only_until_its_next_job(app):
 
 @pytest.mark.parametrize(("broker", "runs"), [("", True), ("amqp://shop@mq:5672/shop", False)],
                          ids=["no-broker", "broker"])
-def test_a_web_process_runs_the_schedule_only_without_a_broker(app, monkeypatch, broker, runs):
+def test_a_web_process_runs_the_schedule_only_without_a_broker(app, monkeypatch, tmp_path, broker, runs):
+    # Importing gunicorn's settings points prometheus_client at a multiprocess directory for the
+    # whole process; here that lasts only for this test, so other tests' metrics stay in-process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gunicorn_conf = importlib.import_module("shop.gunicorn_conf")
     started = []
     monkeypatch.setattr(EmbeddedSchedule, "start", lambda schedule: started.append(schedule))
     monkeypatch.setitem(app.config, "BROKER_URL", broker)

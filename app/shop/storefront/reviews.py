@@ -3,6 +3,9 @@ The reviews themselves are listed on the product page (storefront/catalog.py).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import flash, redirect, request, url_for
 from pydantic import ValidationError
 
@@ -35,48 +38,46 @@ def _product_reviews(product_id: int):
     return redirect(url_for("storefront.product", product_id=product_id) + "#reviews")
 
 
-@bp.post("/products/<int:product_id>/reviews")
-def write(product_id: int):
-    customer = current_user()
-    if customer is None:
-        return login_first()
+def _save(save: Callable[[dict[str, Any]], object], product_id: int, thanks: str):
+    """Save the posted review (a new one or an edit) and go back to the product's reviews, with a
+    sentence on what happened; a review or product that is not there is the 404 page."""
     review = _posted_review()
     if review is not None:
         try:
-            reviews.create_review(product_id, customer, review.model_dump())
+            save(review.model_dump())
         except Problem as problem:
             if problem.status == 404:
                 raise
             flash(problem.detail, "error")
         else:
-            flash("Thank you: your review is published.", "success")
+            flash(thanks, "success")
     return _product_reviews(product_id)
+
+
+@bp.post("/products/<int:product_id>/reviews")
+def write(product_id: int):
+    customer = current_user()
+    if customer is None:
+        return login_first("Log in to review what you bought or vote for a review.")
+    return _save(lambda fields: reviews.create_review(product_id, customer, fields), product_id,
+                 "Thank you: your review is published.")
 
 
 @bp.post("/reviews/<int:review_id>")
 def edit(review_id: int):
     customer = current_user()
     if customer is None:
-        return login_first()
+        return login_first("Log in to review what you bought or vote for a review.")
     product_id = reviews.get_review(review_id, customer)["product_id"]
-    review = _posted_review()
-    if review is not None:
-        try:
-            reviews.update_review(review_id, customer, review.model_dump())
-        except Problem as problem:
-            if problem.status == 404:
-                raise
-            flash(problem.detail, "error")
-        else:
-            flash("Your review is updated.", "success")
-    return _product_reviews(product_id)
+    return _save(lambda fields: reviews.update_review(review_id, customer, fields), product_id,
+                 "Your review is updated.")
 
 
 @bp.post("/reviews/<int:review_id>/helpful")
 def helpful(review_id: int):
     voter = current_user()
     if voter is None:
-        return login_first()
+        return login_first("Log in to review what you bought or vote for a review.")
     product_id = reviews.get_review(review_id, voter)["product_id"]
     try:
         _, counted = reviews.vote_helpful(review_id, voter)

@@ -84,9 +84,10 @@ def back(default: str):
     return redirect(safe_next(request.values.get("next")) or url_for(default))
 
 
-def login_first():
-    flash("Log in to check out; your cart comes with you.", "error")
-    return redirect(url_for("account_pages.login", next=request.full_path.rstrip("?")))
+def login_first(why: str = "Log in to check out; your cart comes with you."):
+    """To the login page with a sentence on why, coming back here (a same-site path) after it."""
+    flash(why, "error")
+    return redirect(url_for("account_pages.login", next=safe_next(request.full_path.rstrip("?"))))
 
 
 def page_globals() -> dict:

@@ -13,7 +13,7 @@ from ..orders import service as orders
 from ..support import service as support
 from ..support.schemas import NewFeedback, NewMessage, NewTicket
 from .forms import form_blueprint, sentence
-from .session import safe_next
+from .session import login_first
 
 bp = form_blueprint("support_pages", __name__)
 
@@ -22,8 +22,7 @@ TICKETS_PER_PAGE = 20
 
 
 def _log_in_first():
-    flash("Log in to ask us a question or read our answers.", "error")
-    return redirect(url_for("account_pages.login", next=safe_next(request.full_path.rstrip("?"))))
+    return login_first("Log in to ask us a question or read our answers.")
 
 
 def _policy() -> support.SupportPolicy:
