@@ -3,7 +3,7 @@
 Every test that takes `app` runs twice: on the embedded default (SQLite file, in-process cache)
 and on PostgreSQL + Redis at their standard local addresses (override with TEST_POSTGRES_URL and
 TEST_REDIS_URL). Each test gets an isolated database: a fresh copy of a migrated SQLite file, or
-the migrated PostgreSQL test database truncated after the test.
+the migrated PostgreSQL test database emptied after the test.
 """
 
 from __future__ import annotations
@@ -125,10 +125,30 @@ def app(app_config, backend) -> Iterator[Flask]:
         yield app
         db.session.remove()
         if backend == "postgresql":
-            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            _empty_postgres_database()
         db.engine.dispose()
+
+
+def _empty_postgres_database() -> None:
+    """Leave the PostgreSQL test database as migrated: delete the rows of the tables the test wrote
+    to (children first) and restart the sequences it used. DELETE, because TRUNCATE replaces each
+    table's files and waits on the disk: 0.5-1.5 s per test on a busy machine, against ~30 ms."""
+    tables = db.metadata.sorted_tables
+    probe = " UNION ALL ".join(
+        f'SELECT {index} WHERE EXISTS (SELECT 1 FROM "{table.name}")' for index, table in enumerate(tables)
+    )
+    with db.engine.begin() as connection:
+        written = {index for (index,) in connection.execute(sa.text(probe))}
+        for index in sorted(written, reverse=True):
+            connection.execute(sa.text(f'DELETE FROM "{tables[index].name}"'))
+        # Kept by a trigger on products, outside the models (migration 0008).
+        connection.execute(sa.text("DELETE FROM search_words"))
+        connection.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+                "FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            )
+        )
 
 
 @pytest.fixture
@@ -153,4 +173,3 @@ def live_server(app) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
-
