@@ -348,14 +348,6 @@ def test_a_guest_cannot_check_out_as_an_existing_account(client):
     assert db.session.scalars(db.select(Order)).all() == []
 
 
-def test_a_guest_claims_their_orders_by_registering_with_that_address(client, app):
-    guest_checkout(client)
-    other_browser = app.test_client()
-    other_browser.post("/register", data={"name": "Grace", "email": "guest@example.com", "password": "a-long-password",
-                                          "csrf_token": csrf(other_browser, "/register")})
-    assert 'data-test="order-row"' in other_browser.get("/orders").get_data(as_text=True)
-
-
 # --- prices as the shop is configured -----------------------------------------------------------
 
 def test_prices_are_formatted_for_the_shops_locale(client, app):
