@@ -19,14 +19,20 @@ NEW_PASSWORD = "the-guests-own-password"
 
 
 def register(browser, email: str = "guest@example.com", password: str = "a-strangers-password"):
-    return browser.post("/register", data={"name": "Mallory", "email": email, "password": password,
-                                           "csrf_token": csrf(browser, "/register")})
+    return browser.post(
+        "/register",
+        data={"name": "Mallory", "email": email, "password": password, "csrf_token": csrf(browser, "/register")},
+    )
 
 
 def claim_emails() -> list[dict]:
     db.session.expire_all()
-    return [event.payload for event in db.session.scalars(
-        db.select(OutboxEvent).where(OutboxEvent.topic == "account.claim_email").order_by(OutboxEvent.id))]
+    return [
+        event.payload
+        for event in db.session.scalars(
+            db.select(OutboxEvent).where(OutboxEvent.topic == "account.claim_email").order_by(OutboxEvent.id)
+        )
+    ]
 
 
 def claim_path(email: dict) -> str:
@@ -44,8 +50,17 @@ def test_registering_with_a_guests_address_shows_none_of_their_orders(client, ap
     assert response.status_code == 202
     assert 'data-test="claim-sent"' in response.get_data(as_text=True)
     assert stranger.get("/orders").status_code == 302  # not logged in: to the login page
-    assert stranger.post("/login", data={"email": "guest@example.com", "password": "a-strangers-password",
-                                         "csrf_token": csrf(stranger, "/login")}).status_code == 401
+    assert (
+        stranger.post(
+            "/login",
+            data={
+                "email": "guest@example.com",
+                "password": "a-strangers-password",
+                "csrf_token": csrf(stranger, "/login"),
+            },
+        ).status_code
+        == 401
+    )
     db.session.expire_all()
     assert db.session.scalars(db.select(User.role).where(User.email == "guest@example.com")).one() == "guest"
 
@@ -73,8 +88,9 @@ def test_the_claimed_account_logs_in_with_the_password_chosen_from_the_link(clie
     register(app.test_client())
     finish(app.test_client(), claim_path(claim_emails()[0]))
     browser = app.test_client()
-    response = browser.post("/login", data={"email": "guest@example.com", "password": NEW_PASSWORD,
-                                            "csrf_token": csrf(browser, "/login")})
+    response = browser.post(
+        "/login", data={"email": "guest@example.com", "password": NEW_PASSWORD, "csrf_token": csrf(browser, "/login")}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalars(db.select(User.role).where(User.email == "guest@example.com")).one() == "customer"
@@ -114,8 +130,9 @@ def test_a_short_password_on_the_claim_page_is_a_sentence_beside_the_field(clien
 
 def test_registering_through_the_api_with_a_guests_address_is_a_conflict_that_emails_the_link(client):
     guest_checkout(client)
-    response = client.post("/api/v1/auth/register", json={"email": "guest@example.com", "password": "a-long-password",
-                                                          "name": "Mallory"})
+    response = client.post(
+        "/api/v1/auth/register", json={"email": "guest@example.com", "password": "a-long-password", "name": "Mallory"}
+    )
     assert response.status_code == 409
     assert response.get_json()["field"] == "email" and "token" not in response.get_json()
     assert [email["to"] for email in claim_emails()] == ["guest@example.com"]

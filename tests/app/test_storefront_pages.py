@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
+from shop.cart.models import Coupon
 from shop.columns import utcnow
 from shop.extensions import db
 from shop.models import Order, Product, Promotion, User
@@ -33,16 +34,20 @@ def quote_rows(page: str) -> tuple[list[int], list[int], int]:
 
 
 def free_shipping_cart(client):
+    """A cart with every kind of row: a line promotion, a coupon, and shipping waived."""
     db.session.add(Promotion(name="Free shipping over 50.00", kind="free_shipping", threshold_cents=5000))
     db.session.add(Promotion(name="Ten off kettles", kind="percent", percent=10))
+    db.session.add(Coupon(code="FIVEOFF", kind="fixed", amount_cents=500))
     db.session.commit()
     product = make_product(name="Copper Kettle", price_cents=3000, stock=10)
     add_to_cart(client, product.id, 2)
+    client.post("/cart/coupon", data={"code": "fiveoff", "csrf_token": csrf(client, "/cart")})
     return product
 
 
 def assert_rows_add_up(page: str) -> None:
     lines, rows, total = quote_rows(page)
+    assert len(rows) == 4, rows  # subtotal, coupon, shipping, tax
     assert lines and rows[0] == sum(lines), (lines, rows)
     assert sum(rows) == total, (rows, total)
 
@@ -259,6 +264,12 @@ def test_without_remember_me_the_login_ends_with_the_browser(client):
     assert "Max-Age" not in session_cookie(response) and "Expires" not in session_cookie(response)
 
 
+def test_a_guests_cart_outlives_the_browser(client, app):
+    response = add_to_cart(client, make_product().id)
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", session_cookie(response)).group(1))
+    assert expires - utcnow() > app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1)
+
+
 # --- product pictures ---------------------------------------------------------------------------
 
 def test_a_picture_is_drawn_from_the_category_and_name_alone():
@@ -399,6 +410,26 @@ def test_checkout_writes_the_confirmation_email_to_the_outbox(client):
     assert f"Order #{order_id}" in email["subject"]
     for words in ("Copper Kettle", "12 Analytical St", "Total", f"/orders/{order_id}"):
         assert words in email["text"], words
+
+
+def test_the_confirmation_email_rows_add_up_to_the_total(client):
+    free_shipping_cart(client)
+    log_in(client, make_user())
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    [email] = confirmation_emails()
+    rows = [cents(found) for found in re.findall(r"^  (?:Subtotal|Coupon|Shipping|Tax).*?: (.*)$", email["text"], re.M)]
+    total = cents(re.search(r"^  Total: (.*)$", email["text"], re.M).group(1))
+    assert len(rows) == 4 and sum(rows) == total, (rows, total)
+
+
+def test_the_mail_consumer_logs_the_confirmation_email(client, caplog):
+    caplog.set_level("INFO", logger="shop.mail")
+    log_in(client, make_user())
+    add_to_cart(client, make_product(name="Copper Kettle").id)
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    order_id = db.session.scalars(db.select(Order.id)).one()
+    logged = [record.getMessage() for record in caplog.records if record.name == "shop.mail"]
+    assert any(f"Order #{order_id}" in message and "Copper Kettle" in message for message in logged), logged
 
 
 def test_a_guests_confirmation_email_carries_the_signed_link(client):
