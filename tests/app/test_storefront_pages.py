@@ -120,6 +120,29 @@ def test_a_stock_error_names_the_product(client):
     assert "Copper Kettle" in client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]
 
 
+@pytest.mark.parametrize(("left", "sentence"), [(1, "Only 1 of Copper Kettle left, and your cart has 3"),
+                                                (0, "Copper Kettle sold out while you were checking out")])
+def test_a_stock_error_at_checkout_names_the_product_and_no_id(client, left, sentence):
+    from shop.catalog.service import set_stock
+
+    product = make_product(name="Copper Kettle", stock=5)
+    add_to_cart(client, product.id, 3)
+    set_stock(product.id, left)
+    response = checkout_with(client)
+    assert response.headers["Location"] == "/cart"
+    flashed = client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]
+    assert sentence in flashed and "product " not in flashed
+
+
+def test_a_short_password_is_a_sentence_beside_the_field_and_the_rest_is_kept(client):
+    response = client.post("/register", data={"name": "Grace", "email": "grace@example.com", "password": "short",
+                                              "csrf_token": csrf(client, "/register")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(page, "password") == "Choose a password of at least 8 characters."
+    assert 'value="grace@example.com"' in page and 'value="Grace"' in page and 'value="short"' not in page
+
+
 # --- coming back to where the shopper was ------------------------------------------------------
 
 def login_form_next(page: str) -> str:
