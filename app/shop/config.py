@@ -95,6 +95,9 @@ class Config:
     IDEMPOTENCY_TTL_SECONDS = _env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
     # A request answering an Idempotency-Key holds it this long; if it dies, a retry may take it over.
     IDEMPOTENCY_LEASE_SECONDS = _env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
+    # The link e-mailed to finish an account on an address a guest checked out with (the guest's
+    # orders come with it) works for this many seconds, once.
+    ACCOUNT_CLAIM_MAX_AGE_SECONDS = _env_int("ACCOUNT_CLAIM_MAX_AGE_SECONDS", 2 * 24 * 3600)
     # API bearer tokens expire after this many seconds.
     API_TOKEN_MAX_AGE_SECONDS = _env_int("API_TOKEN_MAX_AGE_SECONDS", 7 * 24 * 3600)
     # Seconds a cached product page or listing may live (changes invalidate it sooner). A change made

@@ -64,3 +64,18 @@ def test_the_order_page_follows_its_status_with_a_static_script(client):
     script = client.get("/static/order-status.js")
     script.close()
     assert script.status_code == 200
+
+
+def test_without_javascript_the_awaiting_order_page_reloads_itself(client):
+    order_id = checkout_awaiting_confirmation(client)
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+
+
+def test_a_reloaded_order_page_shows_the_banks_confirmation_once_due(client, app):
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 3600
+    order_id = checkout_awaiting_confirmation(client)
+    assert 'data-test="order-status">pending payment<' in client.get(f"/orders/{order_id}").get_data(as_text=True)
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 0  # the bank's moment has come
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert 'data-test="order-status">paid<' in page and "http-equiv" not in page

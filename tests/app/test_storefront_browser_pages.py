@@ -92,3 +92,66 @@ def test_every_page_fits_the_screen_and_passes_axe(chromium, live_server, shop, 
     page.get_by_test_id("place-order").click()
     pages["checkout with errors"] = problems(page)
     assert {path: found for path, found in pages.items() if found} == {}
+
+
+def fill(page, fields: dict[str, str]) -> None:
+    for label, value in fields.items():
+        page.get_by_label(label, exact=True).fill(value)
+
+
+GUEST = {"E-mail": "guest@example.com", "Name": "Ada Lovelace", "Street and number": "12 Analytical St",
+         "City": "London", "Postal code": "N1 7AA", "Country (2 letters)": "GB", "Card number": "4000 0000 0000 3220",
+         "Expiry month": "12", "Expiry year": "2035", "CVC": "123"}
+
+
+def claim_link() -> str:
+    import re
+
+    from shop.extensions import db
+    from shop.outbox import OutboxEvent
+
+    db.session.expire_all()
+    text = db.session.scalars(db.select(OutboxEvent.payload).where(OutboxEvent.topic == "account.claim_email")).one()
+    return re.search(r"/register/claim/\S+", text["text"]).group(0)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_guests_pages_fit_the_screen_and_pass_axe(chromium, live_server, shop, app, width):
+    """A guest's way: the empty cart, the guest checkout (and its errors), the order awaiting the
+    bank, the tracking page, registering with the address and the e-mailed link, and cancelling
+    the paid order."""
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 3600
+    page = open_page(chromium, *WIDTHS[width])
+    pages = {}
+    page.goto(live_server + "/cart")
+    pages["/cart (empty)"] = problems(page)
+    page.goto(f"{live_server}/products/{shop['pan']}")
+    page.get_by_test_id("add-to-cart-submit").click()
+    page.goto(live_server + "/checkout")
+    pages["/checkout (guest)"] = problems(page)
+    page.get_by_label("Card number").evaluate("field => field.form.noValidate = true")
+    page.get_by_test_id("place-order").click()
+    pages["guest checkout with errors"] = problems(page)
+    fill(page, GUEST)
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("awaiting-confirmation").wait_for()
+    pages["order awaiting the bank"] = problems(page)
+    page.goto(live_server + "/track?tracking_number=NOPE&postal_code=N1")
+    pages["/track (not found)"] = problems(page)
+    page.goto(live_server + "/register")
+    fill(page, {"Name": "Ada", "Email": "guest@example.com", "Password (at least 8 characters)": "a-long-password"})
+    page.get_by_test_id("register-submit").click()
+    page.get_by_test_id("claim-sent").wait_for()
+    pages["registering with a guest's address"] = problems(page)
+    page.goto(live_server + claim_link())
+    pages["the e-mailed claim link"] = problems(page)
+    page.get_by_label("Password (at least 8 characters)").fill("a-long-password")
+    page.get_by_test_id("claim-submit").click()
+    page.wait_for_url(live_server + "/orders")
+    pages["/orders (claimed)"] = problems(page)
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 0
+    page.locator('[data-test="order-row"] a').first.click()
+    page.get_by_test_id("cancel-order").click()
+    page.get_by_test_id("cancel-consequence").wait_for()
+    pages["cancelling a paid order"] = problems(page)
+    assert {path: found for path, found in pages.items() if found} == {}

@@ -66,11 +66,12 @@ def test_a_guest_pays_with_a_second_card_after_a_declined_one(chromium, live_ser
 
 def test_the_order_page_follows_the_banks_confirmation_by_itself(chromium, live_server, product, app):  # noqa: F811
     SCREENSHOTS.mkdir(exist_ok=True)
-    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 0  # the bank confirms at its first chance
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 3600  # the bank waits until the test moves its clock
     page = open_page(chromium, 1366, 900)
     buy_as_guest(page, live_server, product, "4000 0000 0000 3220", "confirmation")
     expect(page.get_by_test_id("awaiting-confirmation")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "confirmation-awaiting.png", full_page=True)
+    app.config["SANDBOX_CONFIRMATION_SECONDS"] = 0  # the bank confirms at its next chance: the page's poll
     expect(page.get_by_test_id("order-status")).to_have_text("paid", timeout=10_000)
     expect(page.get_by_test_id("awaiting-confirmation")).to_have_count(0)
     page.screenshot(path=SCREENSHOTS / "confirmation-paid.png", full_page=True)

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
+from shop.cart.models import Coupon
 from shop.columns import utcnow
 from shop.extensions import db
 from shop.models import Order, Product, Promotion, User
@@ -33,16 +34,20 @@ def quote_rows(page: str) -> tuple[list[int], list[int], int]:
 
 
 def free_shipping_cart(client):
+    """A cart with every kind of row: a line promotion, a coupon, and shipping waived."""
     db.session.add(Promotion(name="Free shipping over 50.00", kind="free_shipping", threshold_cents=5000))
     db.session.add(Promotion(name="Ten off kettles", kind="percent", percent=10))
+    db.session.add(Coupon(code="FIVEOFF", kind="fixed", amount_cents=500))
     db.session.commit()
     product = make_product(name="Copper Kettle", price_cents=3000, stock=10)
     add_to_cart(client, product.id, 2)
+    client.post("/cart/coupon", data={"code": "fiveoff", "csrf_token": csrf(client, "/cart")})
     return product
 
 
 def assert_rows_add_up(page: str) -> None:
     lines, rows, total = quote_rows(page)
+    assert len(rows) == 4, rows  # subtotal, coupon, shipping, tax
     assert lines and rows[0] == sum(lines), (lines, rows)
     assert sum(rows) == total, (rows, total)
 
@@ -113,6 +118,29 @@ def test_a_stock_error_names_the_product(client):
     product = make_product(name="Copper Kettle", stock=1)
     add_to_cart(client, product.id, 5)
     assert "Copper Kettle" in client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]
+
+
+@pytest.mark.parametrize(("left", "sentence"), [(1, "Only 1 of Copper Kettle left, and your cart has 3"),
+                                                (0, "Copper Kettle sold out while you were checking out")])
+def test_a_stock_error_at_checkout_names_the_product_and_no_id(client, left, sentence):
+    from shop.catalog.service import set_stock
+
+    product = make_product(name="Copper Kettle", stock=5)
+    add_to_cart(client, product.id, 3)
+    set_stock(product.id, left)
+    response = checkout_with(client)
+    assert response.headers["Location"] == "/cart"
+    flashed = client.get("/cart").get_data(as_text=True).split("flash-error", 1)[1][:300]
+    assert sentence in flashed and "product " not in flashed
+
+
+def test_a_short_password_is_a_sentence_beside_the_field_and_the_rest_is_kept(client):
+    response = client.post("/register", data={"name": "Grace", "email": "grace@example.com", "password": "short",
+                                              "csrf_token": csrf(client, "/register")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(page, "password") == "Choose a password of at least 8 characters."
+    assert 'value="grace@example.com"' in page and 'value="Grace"' in page and 'value="short"' not in page
 
 
 # --- coming back to where the shopper was ------------------------------------------------------
@@ -259,6 +287,12 @@ def test_without_remember_me_the_login_ends_with_the_browser(client):
     assert "Max-Age" not in session_cookie(response) and "Expires" not in session_cookie(response)
 
 
+def test_a_guests_cart_outlives_the_browser(client, app):
+    response = add_to_cart(client, make_product().id)
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", session_cookie(response)).group(1))
+    assert expires - utcnow() > app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1)
+
+
 # --- product pictures ---------------------------------------------------------------------------
 
 def test_a_picture_is_drawn_from_the_category_and_name_alone():
@@ -348,14 +382,6 @@ def test_a_guest_cannot_check_out_as_an_existing_account(client):
     assert db.session.scalars(db.select(Order)).all() == []
 
 
-def test_a_guest_claims_their_orders_by_registering_with_that_address(client, app):
-    guest_checkout(client)
-    other_browser = app.test_client()
-    other_browser.post("/register", data={"name": "Grace", "email": "guest@example.com", "password": "a-long-password",
-                                          "csrf_token": csrf(other_browser, "/register")})
-    assert 'data-test="order-row"' in other_browser.get("/orders").get_data(as_text=True)
-
-
 # --- prices as the shop is configured -----------------------------------------------------------
 
 def test_prices_are_formatted_for_the_shops_locale(client, app):
@@ -407,6 +433,26 @@ def test_checkout_writes_the_confirmation_email_to_the_outbox(client):
     assert f"Order #{order_id}" in email["subject"]
     for words in ("Copper Kettle", "12 Analytical St", "Total", f"/orders/{order_id}"):
         assert words in email["text"], words
+
+
+def test_the_confirmation_email_rows_add_up_to_the_total(client):
+    free_shipping_cart(client)
+    log_in(client, make_user())
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    [email] = confirmation_emails()
+    rows = [cents(found) for found in re.findall(r"^  (?:Subtotal|Coupon|Shipping|Tax).*?: (.*)$", email["text"], re.M)]
+    total = cents(re.search(r"^  Total: (.*)$", email["text"], re.M).group(1))
+    assert len(rows) == 4 and sum(rows) == total, (rows, total)
+
+
+def test_the_mail_consumer_logs_the_confirmation_email(client, caplog):
+    caplog.set_level("INFO", logger="shop.mail")
+    log_in(client, make_user())
+    add_to_cart(client, make_product(name="Copper Kettle").id)
+    client.post("/checkout", data={**ADDRESS, **CARD, "csrf_token": csrf(client, "/checkout")})
+    order_id = db.session.scalars(db.select(Order.id)).one()
+    logged = [record.getMessage() for record in caplog.records if record.name == "shop.mail"]
+    assert any(f"Order #{order_id}" in message and "Copper Kettle" in message for message in logged), logged
 
 
 def test_a_guests_confirmation_email_carries_the_signed_link(client):

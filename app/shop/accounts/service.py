@@ -20,23 +20,63 @@ GUEST = "guest"
 _UNKNOWN_USER_HASH = generate_password_hash("unknown-user")
 
 
+class GuestAddress(Conflict):
+    """Registering with the address a guest checked out with. Typing an address proves nothing:
+    the guest's orders become an account only through the link e-mailed to it (`claim_token`)."""
+
+    def __init__(self, guest: User) -> None:
+        super().__init__(f"Orders were placed as a guest with {guest.email}: we have e-mailed it a link to "
+                         "finish the account, with those orders.", field="email")
+        self.guest = guest
+
+
 def register(email: str, password: str, name: str, role: str = "customer") -> User:
-    """A new account; registering with the address a guest checked out with makes the guest's
-    account a full one, their orders with it."""
+    """A new account. An address a guest checked out with raises GuestAddress: only whoever reads
+    that address's mail may turn the guest's account into theirs (`claim_guest`)."""
     user = User(email=email.lower(), name=name, role=role, password_hash=generate_password_hash(password))
     db.session.add(user)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        claimed = db.session.execute(
-            update(User).where(func.lower(User.email) == email.lower(), User.role == GUEST)
-            .values(name=name, role=role, password_hash=user.password_hash).returning(User.id)).scalar()
-        db.session.commit()
-        if claimed is None:
-            raise Conflict(f"An account for {email.lower()} already exists.", field="email") from None
-        return db.session.get_one(User, claimed)
+        found = db.session.scalars(select(User).where(func.lower(User.email) == email.lower())).one()
+        if found.role == GUEST:
+            raise GuestAddress(found) from None
+        raise Conflict(f"An account for {email.lower()} already exists.", field="email") from None
     return user
+
+
+CLAIM_SALT = "shopstack-claim-guest"
+
+
+def claim_token(guest: User, secret_key: str) -> str:
+    """The token of the link that finishes an account on a guest's address: it names the guest
+    and their auth epoch, which claiming moves on, so the link works once."""
+    return URLSafeTimedSerializer(secret_key, salt=CLAIM_SALT).dumps({"uid": guest.id, "epoch": guest.auth_epoch})
+
+
+def guest_by_claim_token(token: str, secret_key: str, max_age: int) -> User | None:
+    """The guest a claim link names, while it is valid, unexpired and unused; else None."""
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=CLAIM_SALT).loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = signed_in_user(data.get("uid"), data.get("epoch")) if isinstance(data, dict) else None
+    return user if user is not None and user.role == GUEST else None
+
+
+def claim_guest(guest: User, name: str, password: str) -> User:
+    """Turn the guest's account (found by its claim link) into a customer's, orders and all; a
+    link used meanwhile (the epoch moved on) claims nothing."""
+    claimed = db.session.execute(
+        update(User).where(User.id == guest.id, User.role == GUEST, User.auth_epoch == guest.auth_epoch)
+        .values(name=name, role="customer", password_hash=generate_password_hash(password),
+                auth_epoch=User.auth_epoch + 1).returning(User.id)).scalar()
+    db.session.commit()
+    if claimed is None:
+        raise Conflict("This link has been used already: log in with the account it made.")
+    db.session.expire_all()
+    return db.session.get_one(User, claimed)
 
 
 def guest_for(email: str, name: str) -> User:

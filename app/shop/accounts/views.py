@@ -6,7 +6,7 @@ from ..api import operation
 from ..limits import login_attempts, registrations
 from .auth import log_in, log_out, require_customer
 from .schemas import Credentials, Registration, TokenOut, UserOut
-from .service import authenticate, issue_token, register
+from .service import GuestAddress, authenticate, issue_token, register
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1/auth")
 
@@ -23,7 +23,13 @@ def _token_response(user) -> dict:
 @registrations
 @operation("Create a customer account", tags=["accounts"], body=Registration, response=TokenOut, status=201)
 def register_view(body: Registration):
-    user = register(body.email, body.password, body.name)
+    try:
+        user = register(body.email, body.password, body.name)
+    except GuestAddress as problem:
+        from ..storefront.session import email_claim_link
+
+        email_claim_link(problem.guest)  # the 409 says the link is on its way: it is
+        raise
     log_in(user)
     return _token_response(user), 201
 

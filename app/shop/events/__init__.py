@@ -38,6 +38,7 @@ CONSUMER_MODULES: tuple[str, ...] = (
     "shop.events.audit",
     "shop.logistics.consumers",
     "shop.support.consumers",
+    "shop.mail",
 )
 
 

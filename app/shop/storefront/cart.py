@@ -31,6 +31,9 @@ def add_to_cart():
     quantity = form_int("quantity", default=1, high=current_app.config["MAX_LINE_QUANTITY"])
     current = session_cart() or carts.create_cart(current_user())
     session["cart_id"] = current.id
+    if current_user() is None:
+        # A guest's cart is in the session alone: it outlives the browser (a customer's is on the account).
+        session.permanent = True
     try:
         carts.add_item(current.id, current_user(), product_id, quantity, current_app.config["MAX_LINE_QUANTITY"])
         flash("Added to your cart.", "success")

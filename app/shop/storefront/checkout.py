@@ -61,7 +61,7 @@ def checkout():
         order = orders.place_order(current.id, user, address.model_dump(), policy,
                                    current_app.config["ORDER_RESERVATION_SECONDS"])
     except Problem as problem:
-        flash(problem.detail, "error")
+        flash(shortfall_sentence(problem), "error")
         return redirect(url_for("cart_pages.cart"))
     session.pop("cart_id", None)
     if user.role == accounts.GUEST:
@@ -71,3 +71,14 @@ def checkout():
                                         link=order_link(order["id"], user)))
     pay(order["id"], user)
     return redirect(url_for("order_pages.order", order_id=order["id"]))
+
+
+def shortfall_sentence(problem: Problem) -> str:
+    """Why checkout could not reserve the cart, in the shopper's words (the product's name, never its id)."""
+    if problem.type != "out-of-stock":
+        return problem.detail
+    name, available = problem.extra["product_name"], problem.extra["available"]
+    if available == 0:
+        return f"{name} sold out while you were checking out: remove it from your cart to check out the rest."
+    return (f"Only {available} of {name} left, and your cart has {problem.extra['requested']}: "
+            "change the quantity to check out.")

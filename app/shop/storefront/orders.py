@@ -23,6 +23,8 @@ bp = form_blueprint("order_pages", __name__)
 
 # Orders on one page of "Your orders", newest first.
 ORDERS_PER_PAGE = 20
+# Seconds between reloads of an order page awaiting the bank, in a browser without JavaScript.
+STATUS_REFRESH_SECONDS = 5
 
 
 def awaiting_confirmation(order: dict) -> bool:
@@ -47,9 +49,21 @@ def order(order_id: int):
     if user is None:
         return login_first()
     order = orders.get_order(order_id, user)
+    if awaiting_confirmation(order) and bank_runs_here():  # the page reloaded without JavaScript follows it too
+        order = orders.get_order(order_id, user)
     guest_link = order_link(order_id, user) if user.role == GUEST else None
     return render_template("orders/order.html", order=order, awaiting_confirmation=awaiting_confirmation(order),
-                           images=image_urls([line["product_id"] for line in order["lines"]]), guest_link=guest_link)
+                           images=image_urls([line["product_id"] for line in order["lines"]]), guest_link=guest_link,
+                           status_refresh_seconds=STATUS_REFRESH_SECONDS)
+
+
+def bank_runs_here() -> bool:
+    """On the embedded default there is no worker: the sandbox's bank confirms what is due when the
+    shopper looks. True when it ran here (the order may have moved)."""
+    if current_app.config["BROKER_URL"]:
+        return False
+    send(confirm_sandbox_payments)
+    return True
 
 
 @bp.get("/orders/guest/<token>")
@@ -67,8 +81,7 @@ def order_status(order_id: int):
     user = order_viewer(order_id)
     if user is None:
         raise Problem(401, "Not logged in", "Log in to see this order.", type_="unauthenticated")
-    if not current_app.config["BROKER_URL"]:
-        send(confirm_sandbox_payments)  # no worker on the embedded default: the sandbox's bank runs here
+    bank_runs_here()
     order = orders.get_order(order_id, user)
     return {"status": order["status"], "awaiting_confirmation": awaiting_confirmation(order)}
 

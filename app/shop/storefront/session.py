@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +43,18 @@ def order_link(order_id: int, viewer) -> str:
     if viewer.role == accounts.GUEST:
         return url_for("order_pages.guest_order", token=guest_order_token(order_id, viewer.id), _external=True)
     return url_for("order_pages.order", order_id=order_id, _external=True)
+
+
+def email_claim_link(guest) -> None:
+    """E-mail the guest's address the link that finishes an account on it, their orders with it:
+    whoever reads that mail is who the orders belong to."""
+    from ..mail import record_email
+
+    link = url_for("account_pages.claim", token=accounts.claim_token(guest, current_app.config["SECRET_KEY"]),
+                   _external=True)
+    record_email("account.claim_email", guest.email, "Finish your account at shopstack",
+                 render_template("account/claim_email.txt", guest=guest, link=link,
+                                 hours=current_app.config["ACCOUNT_CLAIM_MAX_AGE_SECONDS"] // 3600))
 
 
 def open_guest_order(token: str) -> int | None:
