@@ -4,10 +4,14 @@ reconciler or a retry finishes what was left pending."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from shop.catalog.models import Product
 from shop.columns import utcnow
@@ -33,6 +37,56 @@ class DiesAfterCharging(SandboxGateway):
     def charge(self, *args, **kwargs):
         super().charge(*args, **kwargs)
         raise ProcessKilled
+
+
+def die() -> None:
+    """The process is killed: no exception handler, finally block or teardown runs."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KilledAfterCharging(SandboxGateway):
+    """The gateway has charged; the process dies before the shop reads the answer."""
+
+    def charge(self, *args, **kwargs):
+        super().charge(*args, **kwargs)
+        die()
+
+
+class KilledAtTheRecordsCommit(SandboxGateway):
+    """The gateway has charged and the shop has written the result; the process dies just before
+    that transaction commits (with the payment's and order's rows locked)."""
+
+    def charge(self, *args, **kwargs):
+        charge = super().charge(*args, **kwargs)
+        event.listen(Session, "before_commit", lambda _session: die())
+        return charge
+
+
+KILLED_WHERE = {"after the charge": KilledAfterCharging, "at the record's commit": KilledAtTheRecordsCommit}
+# Ample for one payment request; the child is killed and the test fails if it has not died by then.
+CHILD_DEADLINE_SECONDS = 120
+
+
+def pay_in_a_killed_process(app, client, customer, order, gateway_class) -> int:
+    """Pay the order in a forked process that is killed (SIGKILL) where the gateway says; the signal
+    that ended it."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child never returns to pytest
+        try:
+            # The parent's pooled connections stay the parent's: the child opens its own.
+            db.engine.dispose(close=False)
+            app.extensions["payment_gateway"] = gateway_class()
+            pay(client, customer, order)
+        finally:
+            os._exit(70)  # reached only if the hook never fired
+    deadline = time.monotonic() + CHILD_DEADLINE_SECONDS
+    while (ended := os.waitpid(child, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the paying process neither finished nor died")
+        time.sleep(0.01)
+    return os.WTERMSIG(ended[1]) if os.WIFSIGNALED(ended[1]) else -os.WEXITSTATUS(ended[1])
 
 
 class TimesOutAfterCharging(SandboxGateway):
@@ -104,6 +158,21 @@ def test_a_crash_after_the_charge_ends_in_one_charge_and_a_paid_order_twenty_tim
         assert charges_at_the_gateway(order) == 1
         recovered += 1
     assert recovered == 20
+    assert len(SandboxGateway().entries("charge")) == 20
+
+
+@pytest.mark.parametrize("where", KILLED_WHERE)
+def test_a_process_killed_between_the_charge_and_its_record_ends_in_one_charge_and_a_paid_order_twenty_times(
+    app, client, where
+):
+    customer = make_user()
+    for _round in range(20):
+        order = make_order(customer)
+        assert pay_in_a_killed_process(app, client, customer, order, KILLED_WHERE[where]) == signal.SIGKILL
+        assert order_state(order) == ("pending_payment", ["pending"])
+        reconcile_after_grace(app)
+        assert order_state(order) == ("paid", ["succeeded"])
+        assert charges_at_the_gateway(order) == 1
     assert len(SandboxGateway().entries("charge")) == 20
 
 
