@@ -137,8 +137,9 @@ def paid_by_a_killed_worker(app, client, customer) -> dict:
 def order_state(order: dict) -> tuple[str, list[str]]:
     db.session.expire_all()
     status = db.session.scalar(select(Order.status).where(Order.id == order["id"]))
-    payments = db.session.scalars(select(Payment.status).where(Payment.order_id == order["id"])
-                                  .order_by(Payment.id)).all()
+    payments = db.session.scalars(
+        select(Payment.status).where(Payment.order_id == order["id"]).order_by(Payment.id)
+    ).all()
     return status, list(payments)
 
 
@@ -186,9 +187,17 @@ def test_the_reconciler_leaves_a_young_attempt_to_its_request(app, client):
 def test_the_reconciler_fails_an_attempt_the_gateway_never_saw(app):
     customer = make_user()
     order = make_order(customer)
-    db.session.add(Payment(order_id=order["id"], status="pending", amount_cents=order["total_cents"],
-                           currency=order["currency"], gateway="sandbox", idempotency_key="pay_never_sent",
-                           card_last4="4242"))
+    db.session.add(
+        Payment(
+            order_id=order["id"],
+            status="pending",
+            amount_cents=order["total_cents"],
+            currency=order["currency"],
+            gateway="sandbox",
+            idempotency_key="pay_never_sent",
+            card_last4="4242",
+        )
+    )
     db.session.commit()
     done = reconcile_after_grace(app)
     assert done.abandoned == 1
@@ -256,8 +265,9 @@ def test_a_cancel_retried_after_a_failed_refund_refunds_once(app, client):
     assert order_state(order) == ("cancelled", ["refunded"])
     assert db.session.scalar(select(Product.stock).where(Product.id == product.id)) == 3
     assert len(SandboxGateway().entries("refund")) == 1
-    assert db.session.scalars(select(Refund.gateway_reference)).all() == [SandboxGateway().entries("refund")[0]
-                                                                           .reference]
+    assert db.session.scalars(select(Refund.gateway_reference)).all() == [
+        SandboxGateway().entries("refund")[0].reference
+    ]
 
 
 def test_the_reconciler_makes_a_refund_left_pending(app, client):
@@ -286,8 +296,11 @@ def test_an_order_whose_refund_is_pending_cannot_be_shipped_meanwhile(app, clien
     assert pay(client, customer, order).status_code == 201
     app.extensions["payment_gateway"] = RefundTimesOut()
     client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer))
-    response = client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": "shipped", "cause": "posted"},
-                           headers=auth_headers(make_user(role="staff")))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"status": "shipped", "cause": "posted"},
+        headers=auth_headers(make_user(role="staff")),
+    )
     assert response.status_code == 409
     assert "refund" in response.json["detail"]
     assert order_state(order) == ("paid", ["succeeded"])
