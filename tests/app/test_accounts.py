@@ -41,11 +41,30 @@ def test_the_trimmed_password_is_refused(app, path):
     register_by_api(app.test_client(), "spaces@example.com", SPACED_PASSWORD)
     client = app.test_client()
     if path == "api":
-        response = client.post("/api/v1/auth/login",
-                               json={"email": "spaces@example.com", "password": SPACED_PASSWORD.strip()})
+        response = client.post(
+            "/api/v1/auth/login", json={"email": "spaces@example.com", "password": SPACED_PASSWORD.strip()}
+        )
     else:
         response = storefront_login(client, "spaces@example.com", SPACED_PASSWORD.strip())
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("password", "status"), [(SPACED_PASSWORD, 200), (SPACED_PASSWORD.strip(), 401)], ids=["as-registered", "trimmed"]
+)
+def test_a_password_registered_through_the_storefront_is_kept_exactly(app, password, status):
+    shopper = app.test_client()
+    registered = shopper.post(
+        "/register",
+        data={
+            "name": "Ada",
+            "email": "spaces@example.com",
+            "password": SPACED_PASSWORD,
+            "csrf_token": csrf(shopper, "/register"),
+        },
+    )
+    assert registered.status_code == 302
+    assert api_login(app.test_client(), "spaces@example.com", password).status_code == status
 
 
 def storefront_logout(client):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from shop.api import API_PREFIX
+from shop.extensions import db
 
 from .factories import PASSWORD, auth_headers, make_user
 
@@ -13,12 +14,28 @@ def test_healthz_names_the_release(client, app):
     assert response.json == {"status": "ok", "release": app.config["SHOP_RELEASE"]}
 
 
+HEALTHZ_SERIES = (
+    'shop_http_requests_total{method="GET",route="/healthz",status="200"}',
+    'shop_http_request_duration_seconds_count{method="GET",route="/healthz"}',
+)
+
+
+def healthz_samples(client) -> list[float]:
+    """The request counter and the duration histogram's count for GET /healthz (0 before any)."""
+    samples = dict(
+        line.rsplit(" ", 1)
+        for line in client.get("/metrics").get_data(as_text=True).splitlines()
+        if line.startswith(HEALTHZ_SERIES)
+    )
+    return [float(samples.get(series, 0)) for series in HEALTHZ_SERIES]
+
+
 def test_metrics_counts_requests_by_route_and_status(client):
-    client.get("/healthz")
-    body = client.get("/metrics").get_data(as_text=True)
-    assert 'shop_http_requests_total{method="GET",route="/healthz",status="200"}' in body
-    assert "shop_http_request_duration_seconds_bucket" in body
-    assert "shop_orders_created_total" in body
+    # The registry is the process's: other tests' requests are counted too, so the test counts the change.
+    before = healthz_samples(client)
+    for _request in range(3):
+        client.get("/healthz")
+    assert [now - then for now, then in zip(healthz_samples(client), before, strict=True)] == [3, 3]
 
 
 @pytest.mark.parametrize(
@@ -125,3 +142,16 @@ def test_openapi_documents_every_api_route(app, client):
 def test_migrations_match_the_models(runner):
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_every_request_has_a_database_session_of_its_own(app, client):
+    # As in production: the test's session and each request's are apart, and a request's is closed at its end.
+    sessions = []
+
+    @app.before_request
+    def note_the_session():
+        sessions.append(db.session())
+
+    client.get("/healthz")
+    client.get("/healthz")
+    assert len({id(session) for session in [*sessions, db.session()]}) == 3

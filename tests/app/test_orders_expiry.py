@@ -15,7 +15,7 @@ from shop.orders.service import release_expired_reservations
 from shop.outbox import OutboxEvent
 from shop.tasks import release_expired_reservations as release_task
 
-from .factories import auth_headers, make_order, make_product, make_user
+from .factories import ADDRESS, auth_headers, make_cart, make_order, make_product, make_user
 from .test_orders_states import coupon_uses, one_use_coupon_order
 from .test_payments import GOOD_CARD
 
@@ -114,7 +114,15 @@ def test_an_expired_order_can_no_longer_be_paid(app, client):
 
 
 def test_an_expired_order_gives_its_coupon_back(app, client):
-    order = one_use_coupon_order(client, make_user())
+    customer = make_user()
+    order = one_use_coupon_order(client, customer)
     expire(order)
     assert release_expired_reservations() == 1
     assert coupon_uses("ONCE") == 0
+    # The one-use coupon is usable again: a new order gets its discount.
+    again = make_cart(customer, (make_product(stock=5), 1), coupon_code="ONCE")
+    response = client.post(
+        "/api/v1/orders", json={"cart_id": again.id, "shipping_address": ADDRESS}, headers=auth_headers(customer)
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["coupon_code"] == "ONCE"

@@ -4,10 +4,14 @@ reconciler or a retry finishes what was left pending."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from shop.catalog.models import Product
 from shop.columns import utcnow
@@ -33,6 +37,56 @@ class DiesAfterCharging(SandboxGateway):
     def charge(self, *args, **kwargs):
         super().charge(*args, **kwargs)
         raise ProcessKilled
+
+
+def die() -> None:
+    """The process is killed: no exception handler, finally block or teardown runs."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KilledAfterCharging(SandboxGateway):
+    """The gateway has charged; the process dies before the shop reads the answer."""
+
+    def charge(self, *args, **kwargs):
+        super().charge(*args, **kwargs)
+        die()
+
+
+class KilledAtTheRecordsCommit(SandboxGateway):
+    """The gateway has charged and the shop has written the result; the process dies just before
+    that transaction commits (with the payment's and order's rows locked)."""
+
+    def charge(self, *args, **kwargs):
+        charge = super().charge(*args, **kwargs)
+        event.listen(Session, "before_commit", lambda _session: die())
+        return charge
+
+
+KILLED_WHERE = {"after the charge": KilledAfterCharging, "at the record's commit": KilledAtTheRecordsCommit}
+# Ample for one payment request; the child is killed and the test fails if it has not died by then.
+CHILD_DEADLINE_SECONDS = 120
+
+
+def pay_in_a_killed_process(app, client, customer, order, gateway_class) -> int:
+    """Pay the order in a forked process that is killed (SIGKILL) where the gateway says; the signal
+    that ended it."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child never returns to pytest
+        try:
+            # The parent's pooled connections stay the parent's: the child opens its own.
+            db.engine.dispose(close=False)
+            app.extensions["payment_gateway"] = gateway_class()
+            pay(client, customer, order)
+        finally:
+            os._exit(70)  # reached only if the hook never fired
+    deadline = time.monotonic() + CHILD_DEADLINE_SECONDS
+    while (ended := os.waitpid(child, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the paying process neither finished nor died")
+        time.sleep(0.01)
+    return os.WTERMSIG(ended[1]) if os.WIFSIGNALED(ended[1]) else -os.WEXITSTATUS(ended[1])
 
 
 class TimesOutAfterCharging(SandboxGateway):
@@ -83,8 +137,9 @@ def paid_by_a_killed_worker(app, client, customer) -> dict:
 def order_state(order: dict) -> tuple[str, list[str]]:
     db.session.expire_all()
     status = db.session.scalar(select(Order.status).where(Order.id == order["id"]))
-    payments = db.session.scalars(select(Payment.status).where(Payment.order_id == order["id"])
-                                  .order_by(Payment.id)).all()
+    payments = db.session.scalars(
+        select(Payment.status).where(Payment.order_id == order["id"]).order_by(Payment.id)
+    ).all()
     return status, list(payments)
 
 
@@ -107,6 +162,21 @@ def test_a_crash_after_the_charge_ends_in_one_charge_and_a_paid_order_twenty_tim
     assert len(SandboxGateway().entries("charge")) == 20
 
 
+@pytest.mark.parametrize("where", KILLED_WHERE)
+def test_a_process_killed_between_the_charge_and_its_record_ends_in_one_charge_and_a_paid_order_twenty_times(
+    app, client, where
+):
+    customer = make_user()
+    for _round in range(20):
+        order = make_order(customer)
+        assert pay_in_a_killed_process(app, client, customer, order, KILLED_WHERE[where]) == signal.SIGKILL
+        assert order_state(order) == ("pending_payment", ["pending"])
+        reconcile_after_grace(app)
+        assert order_state(order) == ("paid", ["succeeded"])
+        assert charges_at_the_gateway(order) == 1
+    assert len(SandboxGateway().entries("charge")) == 20
+
+
 def test_the_reconciler_leaves_a_young_attempt_to_its_request(app, client):
     customer = make_user()
     order = paid_by_a_killed_worker(app, client, customer)
@@ -117,9 +187,17 @@ def test_the_reconciler_leaves_a_young_attempt_to_its_request(app, client):
 def test_the_reconciler_fails_an_attempt_the_gateway_never_saw(app):
     customer = make_user()
     order = make_order(customer)
-    db.session.add(Payment(order_id=order["id"], status="pending", amount_cents=order["total_cents"],
-                           currency=order["currency"], gateway="sandbox", idempotency_key="pay_never_sent",
-                           card_last4="4242"))
+    db.session.add(
+        Payment(
+            order_id=order["id"],
+            status="pending",
+            amount_cents=order["total_cents"],
+            currency=order["currency"],
+            gateway="sandbox",
+            idempotency_key="pay_never_sent",
+            card_last4="4242",
+        )
+    )
     db.session.commit()
     done = reconcile_after_grace(app)
     assert done.abandoned == 1
@@ -187,8 +265,9 @@ def test_a_cancel_retried_after_a_failed_refund_refunds_once(app, client):
     assert order_state(order) == ("cancelled", ["refunded"])
     assert db.session.scalar(select(Product.stock).where(Product.id == product.id)) == 3
     assert len(SandboxGateway().entries("refund")) == 1
-    assert db.session.scalars(select(Refund.gateway_reference)).all() == [SandboxGateway().entries("refund")[0]
-                                                                           .reference]
+    assert db.session.scalars(select(Refund.gateway_reference)).all() == [
+        SandboxGateway().entries("refund")[0].reference
+    ]
 
 
 def test_the_reconciler_makes_a_refund_left_pending(app, client):
@@ -217,8 +296,11 @@ def test_an_order_whose_refund_is_pending_cannot_be_shipped_meanwhile(app, clien
     assert pay(client, customer, order).status_code == 201
     app.extensions["payment_gateway"] = RefundTimesOut()
     client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer))
-    response = client.post(f"/api/v1/orders/{order['id']}/transitions", json={"status": "shipped", "cause": "posted"},
-                           headers=auth_headers(make_user(role="staff")))
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"status": "shipped", "cause": "posted"},
+        headers=auth_headers(make_user(role="staff")),
+    )
     assert response.status_code == 409
     assert "refund" in response.json["detail"]
     assert order_state(order) == ("paid", ["succeeded"])

@@ -13,7 +13,7 @@ from shop.extensions import db
 from shop.orders.models import IdempotencyRecord
 from shop.outbox import OutboxEvent
 from shop.payments.gateway import Card, CardRejected, luhn_valid
-from shop.payments.models import Payment
+from shop.payments.models import Payment, Refund
 from shop.payments.sandbox import SandboxGateway
 
 from .factories import auth_headers, make_order, make_product, make_user
@@ -187,6 +187,17 @@ def test_cancelling_a_paid_order_refunds_it_and_returns_stock(client):
     assert db.session.get(Product, product.id).stock == 3
 
 
+def test_a_refund_keeps_the_gateways_refund_reference(client):
+    customer = make_user()
+    order = make_order(customer)
+    pay(client, customer, order)
+    assert client.post(f"/api/v1/orders/{order['id']}/cancel", headers=auth_headers(customer)).status_code == 200
+    [made] = SandboxGateway().entries("refund")
+    assert db.session.scalars(select(Refund.gateway_reference)).all() == [made.reference]
+    [event] = db.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "payment.refunded")).all()
+    assert event.payload["refund_reference"] == made.reference
+
+
 def test_staff_refund_a_shipped_order_without_restocking(client):
     customer, staff = make_user(), make_user(role="staff")
     product = make_product(stock=3)
@@ -220,11 +231,15 @@ def test_a_pending_order_cannot_be_refunded(client):
 
 def payment_counts() -> tuple[float, float, float]:
     """(succeeded, failed, failed total) as the process's metrics count them now."""
+
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
-    return (sample("shop_payments_total", outcome="succeeded"), sample("shop_payments_total", outcome="failed"),
-            sample("shop_payments_failed_total"))
+    return (
+        sample("shop_payments_total", outcome="succeeded"),
+        sample("shop_payments_total", outcome="failed"),
+        sample("shop_payments_failed_total"),
+    )
 
 
 def test_payment_metrics_count_each_outcome_once(client):
