@@ -77,7 +77,9 @@ def register_blueprints(app: Flask) -> None:
                       logistics_bp, reviews_bp, support_bp, dead_letters_bp, *console_blueprints(),
                       *storefront_blueprints()):
         app.register_blueprint(blueprint)
-    if app.config["PAYMENT_GATEWAY"] == "sandbox":
+    # Settling a sandbox charge by hand is a laptop's and a test's tool: never routed in production,
+    # even where a production-shaped stack (the lab) charges through the sandbox gateway.
+    if app.config["PAYMENT_GATEWAY"] == "sandbox" and not app.config.get("SHOP_PRODUCTION"):
         app.register_blueprint(sandbox_bp)
 
 

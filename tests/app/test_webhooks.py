@@ -185,9 +185,15 @@ def test_the_sandbox_settlement_is_not_signed_with_the_production_secrets(app, c
     assert signed["signature"] not in production
 
 
-@pytest.mark.parametrize("gateway", ["", "acme"])
-def test_without_the_sandbox_gateway_there_are_no_sandbox_events(app, app_config, gateway):
-    configured = create_app({**app_config, "PAYMENT_GATEWAY": gateway})
+@pytest.mark.parametrize(
+    ("gateway", "production"), [("", False), ("acme", False), ("sandbox", True)], ids=["none", "acme", "production"]
+)
+def test_without_the_sandbox_gateway_there_are_no_sandbox_events(app, app_config, gateway, production):
+    configured = create_app({**app_config, "PAYMENT_GATEWAY": gateway, "SHOP_PRODUCTION": production,
+                             "SECRET_KEY": "a-production-secret-key-of-enough-length-0123456789",
+                             "PAYMENT_WEBHOOK_SECRETS": ["a-production-webhook-secret-0123456789"],
+                             "SANDBOX_WEBHOOK_SECRET": "a-production-sandbox-secret-0123456789",
+                             "CARRIER_WEBHOOK_SECRETS": ["a-production-carrier-secret-0123456789"]})
     with configured.app_context():
         staff = make_user(role="staff")
         response = configured.test_client().post("/api/v1/payments/sandbox-events", json={"payment_id": 1},
