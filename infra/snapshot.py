@@ -60,6 +60,7 @@ def _archive_digest(archive: pulumi.AssetArchive) -> str:
     """A function's code as a line that changes when any of its files does."""
     digest = hashlib.sha256()
     for path, asset in sorted(archive.assets.items()):
+        assert isinstance(asset, pulumi.FileAsset), f"{path}: only files are packaged"
         digest.update(path.encode() + b"\0" + Path(asset.path).read_bytes() + b"\0")
     return f"{len(archive.assets)} files, sha256 {digest.hexdigest()[:16]}"
 

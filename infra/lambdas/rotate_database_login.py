@@ -26,7 +26,7 @@ import ssl
 from typing import Any
 
 import boto3
-import pg8000.native
+import pg8000.native  # type: ignore[import-untyped]
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 # The Lambda runtime's bundle, which holds the RDS certificate authorities.
@@ -73,6 +73,8 @@ def _already_current(client: Any, secret_id: str, token: str) -> bool:
 
 def create_secret(client: Any, secret_id: str, token: str) -> None:
     current = _login(client, secret_id, CURRENT)
+    if current is None:
+        raise ValueError(f"{secret_id} has no {CURRENT} version to rotate from")
     if _login(client, secret_id, PENDING, token) is not None:
         log.info("createSecret: version %s already holds a password", token)
         return
@@ -146,7 +148,7 @@ def _login(client: Any, secret_id: str, stage: str, token: str | None = None) ->
         answer = client.get_secret_value(SecretId=secret_id, VersionStage=stage, **version)
     except client.exceptions.ResourceNotFoundException:
         return None
-    value = json.loads(answer["SecretString"])
+    value: dict[str, str] = json.loads(answer["SecretString"])
     if not value.get("username") or not value.get("password"):
         raise ValueError(f"the {stage} version of {secret_id} lacks a username or password")
     return value
