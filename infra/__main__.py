@@ -204,6 +204,7 @@ stack_outputs = {
     StackOutput.LOAD_BALANCER_DNS_NAME: load_balancer.dns_name,
     StackOutput.REGISTRY_URL: registry.repository_url,
     StackOutput.DATABASE_ENDPOINT: database.endpoint,
+    StackOutput.DATABASE_INSTANCE_ID: database.instance_id,
     StackOutput.DATABASE_PORT: database.port,
     StackOutput.DATABASE_NAME: database.database_name,
     StackOutput.DATABASE_SECRET_ARN: database.secret_arn,
