@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 POINT_IN_TIME, SNAPSHOT = "point-in-time", "snapshot"
@@ -198,7 +199,9 @@ def check(
             continue
         with connection:
             counts = {
-                table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # type: ignore[index]
+                table: connection.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
+                    0
+                ]  # type: ignore[index]
                 for table in TABLES
             }
             newest = connection.execute("SELECT max(created_at) FROM orders").fetchone()[0]  # type: ignore[index]
