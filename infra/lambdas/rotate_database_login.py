@@ -29,7 +29,7 @@ import boto3
 import pg8000.native  # type: ignore[import-untyped]
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
-# The Lambda runtime's bundle, which holds the RDS certificate authorities.
+# The Lambda runtime's certificate bundle, the one AWS's own rotation templates check RDS against.
 DEFAULT_CA_FILE = "/etc/pki/tls/cert.pem"
 # The new password's shape: the stack's first password has the same (no punctuation, so it needs no
 # quoting in a connection URL).
