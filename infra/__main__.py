@@ -24,6 +24,7 @@ from infra.components.database import Database, DatabaseArgs
 from infra.components.firewall import Firewall, FirewallArgs, Tier
 from infra.components.hosts import HostGroup, HostGroupArgs, debian_image_id
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.components.login_rotation import LoginRotation, LoginRotationArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.prometheus import ManagedPrometheus, ManagedPrometheusArgs
@@ -73,6 +74,20 @@ database = Database(
         tags=tags,
     ),
     opts=stateful,
+)
+# The shop's login changes its password every 30 days, in PostgreSQL and in its secret together.
+login_rotation = LoginRotation(
+    f"{prefix}-db-login",
+    LoginRotationArgs(
+        secret_arn=secrets.database_login_secret_arn,
+        database_host=database.endpoint,
+        database_port=database.port,
+        database_name=database.database_name,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=groups[Tier.LOGIN_ROTATION],
+        log_retention_days=config.monitoring.log_retention_days,
+        tags=tags,
+    ),
 )
 cache = Cache(
     f"{prefix}-cache",
@@ -189,6 +204,7 @@ stack_outputs = {
     StackOutput.LOAD_BALANCER_DNS_NAME: load_balancer.dns_name,
     StackOutput.REGISTRY_URL: registry.repository_url,
     StackOutput.DATABASE_ENDPOINT: database.endpoint,
+    StackOutput.DATABASE_INSTANCE_ID: database.instance_id,
     StackOutput.DATABASE_PORT: database.port,
     StackOutput.DATABASE_NAME: database.database_name,
     StackOutput.DATABASE_SECRET_ARN: database.secret_arn,

@@ -26,6 +26,7 @@ LABELS = {
     "shopstack:compute:HostGroup": "Host group",
     "shopstack:loadbalancer:LoadBalancer": "Load balancer (ALB)",
     "shopstack:database:Database": "PostgreSQL (RDS)",
+    "shopstack:database:LoginRotation": "Login rotation (Lambda)",
     "shopstack:cache:Cache": "Redis (ElastiCache)",
     "shopstack:queue:Broker": "RabbitMQ (Amazon MQ)",
     "shopstack:registry:Registry": "Image registry (ECR)",

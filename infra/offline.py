@@ -52,7 +52,7 @@ DEBIAN_IMAGE = {
 
 # The provider modules the program uses.
 PROVIDER_MODULES = (
-    "acm", "amp", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lb", "mq", "rds",
+    "acm", "amp", "autoscaling", "cloudwatch", "ec2", "ecr", "elasticache", "iam", "lambda_", "lb", "mq", "rds",
     "route53", "s3", "secretsmanager", "sns", "vpc",
 )  # fmt: skip
 

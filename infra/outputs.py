@@ -15,6 +15,7 @@ class StackOutput(StrEnum):
     LOAD_BALANCER_DNS_NAME = "load_balancer_dns_name"
     REGISTRY_URL = "registry_url"
     DATABASE_ENDPOINT = "database_endpoint"
+    DATABASE_INSTANCE_ID = "database_instance_id"
     DATABASE_PORT = "database_port"
     DATABASE_NAME = "database_name"
     DATABASE_SECRET_ARN = "database_secret_arn"
@@ -47,6 +48,10 @@ DESCRIPTIONS: dict[StackOutput, str] = {
     StackOutput.LOAD_BALANCER_DNS_NAME: ("DNS name of the application load balancer; point a CNAME here."),
     StackOutput.REGISTRY_URL: ("ECR repository URL the pipeline pushes the app image to and hosts pull from."),
     StackOutput.DATABASE_ENDPOINT: "PostgreSQL host name (TLS required).",
+    StackOutput.DATABASE_INSTANCE_ID: (
+        "RDS instance identifier of the shop's database; the restore drill restores its backups "
+        "(`python -m pipelines restore-drill`)."
+    ),
     StackOutput.DATABASE_PORT: "PostgreSQL port.",
     StackOutput.DATABASE_NAME: "Name of the shop's database.",
     StackOutput.DATABASE_SECRET_ARN: (
@@ -58,8 +63,7 @@ DESCRIPTIONS: dict[StackOutput, str] = {
         "the shop reads it when it opens a connection (`DATABASE_SECRET_ARN`)."
     ),
     StackOutput.APP_ROLE_ARN: (
-        "IAM role the app hosts' credential endpoint assumes for the shop's containers (reads the database login "
-        "only)."
+        "IAM role the app hosts' credential endpoint assumes for the shop's containers (reads the database login only)."
     ),
     StackOutput.CACHE_ENDPOINT: "Redis primary endpoint (TLS, AUTH token required).",
     StackOutput.CACHE_PORT: "Redis port.",
@@ -77,8 +81,7 @@ DESCRIPTIONS: dict[StackOutput, str] = {
         "RabbitMQ's management HTTP API (the broker's console URL), reachable from the web hosts."
     ),
     StackOutput.APP_SECRET_ARN: (
-        "Secrets Manager secret holding the app's `SECRET_KEY`, `PAYMENT_WEBHOOK_SECRET` and "
-        "`SANDBOX_WEBHOOK_SECRET`."
+        "Secrets Manager secret holding the app's `SECRET_KEY`, `PAYMENT_WEBHOOK_SECRET` and `SANDBOX_WEBHOOK_SECRET`."
     ),
     StackOutput.WEB_GROUP_NAME: "Auto Scaling group of the web hosts.",
     StackOutput.WORKER_GROUP_NAME: "Auto Scaling group of the worker hosts.",

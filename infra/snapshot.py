@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
 from infra import cost, diagram, offline
@@ -55,6 +56,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _archive_digest(archive: pulumi.AssetArchive) -> str:
+    """A function's code as a line that changes when any of its files does."""
+    digest = hashlib.sha256()
+    for path, asset in sorted(archive.assets.items()):
+        assert isinstance(asset, pulumi.FileAsset), f"{path}: only files are packaged"
+        digest.update(path.encode() + b"\0" + Path(asset.path).read_bytes() + b"\0")
+    return f"{len(archive.assets)} files, sha256 {digest.hexdigest()[:16]}"
+
+
 def _properties(resource: offline.RegisteredResource) -> dict[str, Any]:
     properties = dict(resource.inputs)
     # A dynamic resource's serialised provider: code, not configuration.
@@ -67,6 +77,8 @@ def _properties(resource: offline.RegisteredResource) -> dict[str, Any]:
         # The committed rule files, reviewed where they live (monitoring/rules/).
         data = str(properties["data"]).encode()
         properties["data"] = f"{len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}"
+    if isinstance(properties.get("code"), pulumi.AssetArchive):
+        properties["code"] = _archive_digest(properties["code"])
     if "userData" in properties:
         script = base64.b64decode(properties["userData"])
         digest = hashlib.sha256(script).hexdigest()[:16]

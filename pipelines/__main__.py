@@ -1,4 +1,4 @@
-"""python -m pipelines check|build|preview|deploy|bundle|verify|dora|run|converge
+"""python -m pipelines check|build|preview|deploy|bundle|verify|dora|run|converge|restore-drill
 
 Every step prints its result and duration; ``run`` chains check -> build -> deploy -> verify -> dora
 against a target (the lab by default) and stops at the first failure.
@@ -15,7 +15,7 @@ from pipelines.runner import Step, report, run_steps
 
 
 def _steps(args: argparse.Namespace) -> list[Step]:
-    from pipelines import build, bundle, check, converge, deploy, dora, preview, verify
+    from pipelines import build, bundle, check, converge, deploy, dora, preview, restore, verify
 
     def check_step() -> Step:
         return Step("check", lambda: check.check(args.app_tests, args.strict_audit))
@@ -35,23 +35,38 @@ def _steps(args: argparse.Namespace) -> list[Step]:
     commands: dict[str, Callable[[], list[Step]]] = {
         "check": lambda: [check_step()],
         "build": lambda: [build_step(args.push)],
-        "preview": lambda: [Step(f"preview {args.stack}", lambda: preview.preview(
-            args.stack, args.base, Path(args.policy_pack) if args.policy_pack else None, args.apply))],
+        "preview": lambda: [
+            Step(
+                f"preview {args.stack}",
+                lambda: preview.preview(
+                    args.stack, args.base, Path(args.policy_pack) if args.policy_pack else None, args.apply
+                ),
+            )
+        ],
         "deploy": lambda: [deploy_step()],
         "bundle": lambda: [Step(f"bundle for {args.stack}", lambda: bundle.bundle(args.stack, args.release))],
         "verify": lambda: [verify_step()],
         "dora": lambda: [dora_step()],
         "converge": lambda: [Step("converge the lab", converge.converge)],
-        "run": lambda: ([] if args.skip_check else [check_step()])
-        + [build_step(args.target), deploy_step(), verify_step(), dora_step()]
-        + ([Step("publish the DORA metrics", lambda: dora.publish(args.target))] if args.target == "lab" else []),
+        "restore-drill": lambda: [
+            Step(
+                f"restore drill on {args.stack}",
+                lambda: restore.restore_drill(args.stack, args.restore_from, args.through_web_host, args.keep),
+            )
+        ],
+        "run": lambda: (
+            ([] if args.skip_check else [check_step()])
+            + [build_step(args.target), deploy_step(), verify_step(), dora_step()]
+            + ([Step("publish the DORA metrics", lambda: dora.publish(args.target))] if args.target == "lab" else [])
+        ),
     }
     return commands[args.command]()
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="static checks, audit and the fast tests; reports in build/check/")
     build = commands.add_parser("build", help="the image, tagged with the commit, and its SBOM")
@@ -68,6 +83,21 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="bounded load through the load balancer, gated; capacity report")
     dora = commands.add_parser("dora", help="the four DORA metrics from the release history")
     dora.add_argument("--target", dest="dora_targets", action="append", help="default: every target recorded")
+    drill = commands.add_parser("restore-drill", help="restore the stack's database into a copy: check, RPO, RTO")
+    drill.add_argument("--stack", required=True, choices=("dev", "staging", "prod"))
+    drill.add_argument(
+        "--from",
+        dest="restore_from",
+        choices=("point-in-time", "snapshot"),
+        default="point-in-time",
+        help="the latest restorable time (default) or the latest automated snapshot",
+    )
+    drill.add_argument(
+        "--through-web-host",
+        action="store_true",
+        help="reach the copy through a Session Manager port forward via a web host",
+    )
+    drill.add_argument("--keep", action="store_true", help="leave the copy running (delete it yourself)")
     commands.add_parser("converge", help="the lab serving this tree: build, push, site.yml (skipped when current)")
     run = commands.add_parser("run", help="check -> build -> deploy -> verify -> dora")
     run.add_argument("--skip-check", action="store_true")

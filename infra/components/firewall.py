@@ -1,7 +1,8 @@
 """Security groups, chained: who may talk to whom, on which port, in one table.
 
 Only the load balancer accepts traffic from the internet. Each data service accepts its port from
-the web and worker hosts and nothing else; hosts reach the internet (image registry, Session
+the web and worker hosts and nothing else (PostgreSQL also from the function rotating the shop's
+login); hosts reach the internet (image registry, Session
 Manager, Debian mirrors) through the NAT on 80/443 only.
 """
 
@@ -22,6 +23,8 @@ class Tier(StrEnum):
     DATABASE = "db"
     CACHE = "cache"
     BROKER = "mq"
+    # The function that rotates the shop's database login.
+    LOGIN_ROTATION = "db-rotation"
 
 
 # nginx on the web hosts; the app itself listens on 8000 behind it, on localhost only.
@@ -51,6 +54,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow(Tier.LOAD_BALANCER, Tier.WEB, HTTP, "requests and /readyz health checks to nginx"),
     Flow(Tier.WEB, Tier.DATABASE, POSTGRES, "orders, catalog, carts"),
     Flow(Tier.WORKER, Tier.DATABASE, POSTGRES, "background jobs"),
+    Flow(Tier.LOGIN_ROTATION, Tier.DATABASE, POSTGRES, "the shop's login changes its password"),
     Flow(Tier.WEB, Tier.CACHE, REDIS, "sessions and page cache"),
     Flow(Tier.WORKER, Tier.CACHE, REDIS, "task results"),
     Flow(Tier.WEB, Tier.BROKER, AMQPS, "enqueue background jobs"),
@@ -58,6 +62,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow(Tier.WEB, Tier.BROKER, HTTPS, "the deploy manages the shop's broker user (management API)"),
     Flow(Tier.WEB, INTERNET, HTTPS, "image registry, Session Manager, Secrets Manager, mirrors"),
     Flow(Tier.WORKER, INTERNET, HTTPS, "image registry, Session Manager, Secrets Manager, mirrors"),
+    Flow(Tier.LOGIN_ROTATION, INTERNET, HTTPS, "Secrets Manager"),
     Flow(Tier.WEB, INTERNET, HTTP, "Debian mirrors"),
     Flow(Tier.WORKER, INTERNET, HTTP, "Debian mirrors"),
 )

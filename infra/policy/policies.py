@@ -10,6 +10,7 @@ import importlib
 import inspect
 import ipaddress
 import json
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -50,6 +51,9 @@ BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 LISTENER = "aws:lb/listener:Listener"
+ACM_CERTIFICATE = "aws:acm/certificate:Certificate"
+ROUTE53_ZONE = "aws:route53/zone:Zone"
+ROUTE53_RECORD = "aws:route53/record:Record"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 SNS_TOPIC = "aws:sns/topic:Topic"
 SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
@@ -435,6 +439,61 @@ prod_https_only = _policy(
 )
 
 
+# -- no RFC 2606 placeholders in production ------------------------------------------------------
+
+# Names RFC 2606 reserves for examples and tests: no one receives mail or serves a shop there.
+PLACEHOLDER_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+PLACEHOLDER_TOP_LEVEL = frozenset({"example", "test", "invalid", "localhost"})
+# Where a stack names its domain or who is paged: the certificate, the DNS names, the alarm subscriptions.
+NAMED_PROPERTIES = {
+    ACM_CERTIFICATE: ("domainName", "subjectAlternativeNames"),
+    ROUTE53_ZONE: ("name",),
+    ROUTE53_RECORD: ("name",),
+    SNS_SUBSCRIPTION: ("endpoint",),
+}
+
+
+def placeholder_domain(value: Any) -> str | None:
+    """The reserved domain ``value`` (a host name, an e-mail address or a URL) is in, if any."""
+    if not isinstance(value, str) or not value:
+        return None
+    host = value.rsplit("@", 1)[-1]
+    if "://" in host:
+        host = urllib.parse.urlsplit(host).hostname or ""
+    host = host.strip().rstrip(".").lower().removeprefix("*.")
+    labels = host.split(".")
+    if labels[-1] in PLACEHOLDER_TOP_LEVEL:
+        return labels[-1]
+    if ".".join(labels[-2:]) in PLACEHOLDER_DOMAINS:
+        return ".".join(labels[-2:])
+    return None
+
+
+def _validate_no_placeholders(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    # Subscriptions and DNS records take no tags: the stack is production when its tag or any of
+    # its resources' tier tags says so.
+    if not (is_production(args.stack_tags, {}) or any(is_production({}, r.props) for r in args.resources)):
+        return
+    for resource in args.resources:
+        for prop in NAMED_PROPERTIES.get(resource.resource_type, ()):
+            for value in _as_list(resource.props.get(prop)):
+                reserved = placeholder_domain(value)
+                if reserved:
+                    report_violation(
+                        f"{resource.name}: {prop} {value!r} is an RFC 2606 placeholder ({reserved}); "
+                        "set the shop's real domain and on-call address in the stack file",
+                        resource.urn,
+                    )
+
+
+prod_no_placeholders = StackValidationPolicy(
+    name="prod-no-placeholders",
+    description="In production no domain, DNS name or alarm subscription is an RFC 2606 example name.",
+    validate=_validate_no_placeholders,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
 def _validate_protected(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type not in STATEFUL_TYPES or not is_production(args.stack_tags, args.props):
         return
@@ -642,5 +701,6 @@ STACK_POLICIES: list[StackValidationPolicy] = [
     buckets_encrypted,
     buckets_block_public_access,
     prod_alarms_reach_someone,
+    prod_no_placeholders,
 ]
 POLICIES = [*RESOURCE_POLICIES, *STACK_POLICIES]

@@ -49,9 +49,23 @@ def test_worker_hosts_admit_nothing(firewall):
     assert _admitted(firewall, Tier.WORKER) == set()
 
 
-@pytest.mark.parametrize(("tier", "port"), [(Tier.DATABASE, POSTGRES), (Tier.CACHE, REDIS)])
-def test_data_services_admit_their_port_from_the_hosts_only(firewall, tier, port):
-    assert _admitted(firewall, tier) == {("web", port), ("worker", port)}
+def test_the_database_admits_postgresql_from_the_hosts_and_the_login_rotation_only(firewall):
+    assert _admitted(firewall, Tier.DATABASE) == {("web", POSTGRES), ("worker", POSTGRES), ("db-rotation", POSTGRES)}
+
+
+def test_the_cache_admits_redis_from_the_hosts_only(firewall):
+    assert _admitted(firewall, Tier.CACHE) == {("web", REDIS), ("worker", REDIS)}
+
+
+def test_the_login_rotation_admits_nothing_and_reaches_postgresql_and_https_only(firewall):
+    group = _group_ids(firewall)[str(Tier.LOGIN_ROTATION)]
+    egress = {
+        (r.inputs.get("cidrIpv4") or r.inputs.get("referencedSecurityGroupId"), int(r.inputs["fromPort"]))
+        for r in firewall.of_type(EGRESS)
+        if r.inputs["securityGroupId"] == group
+    }
+    assert _admitted(firewall, Tier.LOGIN_ROTATION) == set()
+    assert egress == {(_group_ids(firewall)[str(Tier.DATABASE)], POSTGRES), ("0.0.0.0/0", HTTPS)}
 
 
 def test_the_broker_admits_amqps_from_the_hosts_and_its_management_api_from_the_web_hosts_only(firewall):

@@ -14,10 +14,37 @@ STACKS = offline.STACKS
 TIERS = {"dev": "development", "staging": "staging", "prod": "production"}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+# What an operator sets in Pulumi.prod.yaml before the first up, in place of its RFC 2606 placeholders.
+PROD_NAMES = {
+    "loadBalancer": {"domainName": "shop.shopstack.io"},
+    "monitoring": {"alarmEmails": ["oncall@shopstack.io"]},
+}
+
+
+def _with_real_names(values: dict) -> dict:
+    for section, changes in PROD_NAMES.items():
+        values[f"shopstack:{section}"] = {**values[f"shopstack:{section}"], **changes}
+    return values
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_every_stack_passes_the_policy_pack(stack_runs, stack):
     violations = check(stack_runs[stack])
     assert not violations, "\n".join(str(v) for v in violations)
+
+
+def test_prod_with_its_real_names_passes_the_policy_pack():
+    violations = check(offline.run("prod", _with_real_names(offline.stack_config("prod"))))
+    assert not violations, "\n".join(str(v) for v in violations)
+
+
+def test_prod_as_committed_is_refused_for_its_placeholder_domain_and_on_call_address(stack_runs):
+    violations = check(stack_runs["prod"])
+    assert {v.policy for v in violations} == {"prod-no-placeholders"}, violations
+    assert sorted(v.message.split(": ")[1].split(" is ")[0] for v in violations) == [
+        "domainName 'shop.example.com'",
+        "endpoint 'oncall@example.com'",
+    ], violations
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -158,6 +185,8 @@ def test_dev_is_one_of_everything(stack_runs):
 
 def _with(stack: str, section: str, **changes) -> dict:
     values = offline.stack_config(stack)
+    if stack == "prod":
+        values = _with_real_names(values)
     values[f"shopstack:{section}"] = {**values[f"shopstack:{section}"], **changes}
     return values
 

@@ -594,6 +594,7 @@ def test_every_policy_is_mandatory_and_tested():
         policies.buckets_block_public_access.name,
         policies.prod_alarms_reach_someone.name,
         policies.prod_protect_stateful.name,
+        policies.prod_no_placeholders.name,
     }
     assert tested == {policy.name for policy in policies.POLICIES}
     assert {p.enforcement_level.value for p in policies.POLICIES} == {"mandatory"}
@@ -695,3 +696,105 @@ def test_a_production_alarm_topic_nobody_subscribes_to_fails():
 
 def test_an_unsubscribed_topic_is_allowed_outside_production():
     assert alarm_topic_verdict({**TOPIC, "tags": STAGING_TAGS}, subscribed_to=None) == []
+
+
+CERTIFICATE = {"domainName": "shop.shopstack.io", "validationMethod": "DNS", "tags": TAGS}
+ONCALL = {"topic": TOPIC["arn"], "protocol": "email", "endpoint": "oncall@shopstack.io"}
+ALIAS = {"name": "shop.shopstack.io", "type": "A", "zoneId": "Z0123456789ABCDEFGHIJ"}
+
+
+def placeholder_verdict(
+    changes: dict[str, dict[str, Any]], tags: dict[str, str] = TAGS, stack_tags: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The policy on a stack of a certificate, an alarm subscription and a DNS record, each with
+    ``changes[type]`` applied; the certificate carries ``tags``."""
+    stack = [
+        registered(
+            policies.ACM_CERTIFICATE,
+            "shop-prod-lb-certificate",
+            {**CERTIFICATE, "tags": tags, **changes.get(policies.ACM_CERTIFICATE, {})},
+        ),
+        registered(
+            policies.SNS_SUBSCRIPTION,
+            "shop-prod-alarms-oncall",
+            {**ONCALL, **changes.get(policies.SNS_SUBSCRIPTION, {})},
+        ),
+        registered(
+            policies.ROUTE53_RECORD, "shop-prod-lb-alias", {**ALIAS, **changes.get(policies.ROUTE53_RECORD, {})}
+        ),
+    ]
+    return validate_stack(policies.prod_no_placeholders, stack, stack_tags)
+
+
+def test_a_production_stack_with_real_names_passes():
+    assert placeholder_verdict({}) == []
+
+
+@pytest.mark.parametrize(
+    ("type_token", "prop", "bad"),
+    [
+        (policies.ACM_CERTIFICATE, "domainName", "shop.example.com"),
+        (policies.ACM_CERTIFICATE, "subjectAlternativeNames", ["www.shopstack.io", "www.shop.test"]),
+        (policies.SNS_SUBSCRIPTION, "endpoint", "oncall@example.com"),
+        (policies.SNS_SUBSCRIPTION, "endpoint", "https://hooks.example.net/alarms"),
+        (policies.ROUTE53_RECORD, "name", "shop.example.org."),
+    ],
+    ids=lambda v: v if isinstance(v, str) and ":" not in v else None,
+)
+def test_a_placeholder_in_production_fails(type_token, prop, bad):
+    (found,) = placeholder_verdict({type_token: {prop: bad}})
+    assert "RFC 2606 placeholder" in found[0] and prop in found[0], found
+    assert found[1].split("::")[2] == type_token, found
+
+
+def test_a_subscription_without_tags_is_checked_because_the_stack_tag_says_production():
+    found = placeholder_verdict(
+        {policies.SNS_SUBSCRIPTION: {"endpoint": "oncall@example.com"}},
+        tags=STAGING_TAGS,
+        stack_tags={TIER: str(Tier.PRODUCTION)},
+    )
+    assert [urn.split("::")[-1] for _, urn in found] == ["shop-prod-alarms-oncall"]
+
+
+def test_placeholders_are_allowed_outside_production():
+    changes = {
+        policies.ACM_CERTIFICATE: {"domainName": "shop.example.com"},
+        policies.SNS_SUBSCRIPTION: {"endpoint": "oncall@example.com"},
+    }
+    assert placeholder_verdict(changes, tags=STAGING_TAGS) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "example.com",
+        "shop.example.com",
+        "oncall@EXAMPLE.org",
+        "*.shop.example.net",
+        "shop.example",
+        "db.test",
+        "nowhere.invalid.",
+        "localhost",
+        "http://shop.localhost:8000/",
+        "ops@alerts.example.com",
+    ],
+)
+def test_each_reserved_name_is_a_placeholder(value):
+    assert policies.placeholder_domain(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "shopstack.io",
+        "example.company.com",
+        "notexample.com",
+        "shop.testing.io",
+        "oncall@invalidation.org",
+        "https://example.co.uk/",
+        "",
+        None,
+    ],
+)
+def test_names_that_only_resemble_a_reserved_one_are_not(value):
+    assert policies.placeholder_domain(value) is None
