@@ -12,7 +12,7 @@ from ..api import PageQuery, parse
 from ..catalog import service as catalog
 from ..catalog.schemas import MAX_PRICE_CENTS, MAX_STOCK, ProductChange
 from ..errors import Problem
-from ..storefront.forms import cents_from_units, field_errors
+from ..storefront.forms import attempt, cents_from_units, field_errors
 from . import console_blueprint
 
 bp = console_blueprint("console_catalog", __name__)
@@ -90,12 +90,6 @@ def adjust_stock(product_id: int):
     elif not reason or len(reason) > MAX_REASON:
         flash(f"Say why the stock changes (up to {MAX_REASON} characters).", "error")
     else:
-        try:
-            product = catalog.adjust_stock(product_id, delta, MAX_STOCK, reason, require_staff().id)
-        except Problem as problem:
-            if problem.status == 404:
-                raise
-            flash(problem.detail, "error")
-        else:
-            flash(f"Stock is {product.stock} now ({delta:+d}: {reason}).", "success")
+        attempt(lambda: catalog.adjust_stock(product_id, delta, MAX_STOCK, reason, require_staff().id),
+                lambda product: f"Stock is {product.stock} now ({delta:+d}: {reason}).")
     return redirect(url_for(".product_page", product_id=product_id))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from ..api import parse
-from ..errors import Problem
 from ..events import dead_letters
 from ..events.schemas import DeadLetterQuery
+from ..storefront.forms import attempt
 from . import console_blueprint
 
 bp = console_blueprint("console_dead_letters", __name__)
@@ -22,12 +22,6 @@ def dead_letter_list():
 
 @bp.post("/dead-letters/<int:letter_id>/replay")
 def replay(letter_id: int):
-    try:
-        letter = dead_letters.replay_dead_letter(letter_id, current_app.config["BROKER_URL"])
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        flash(problem.detail, "error")
-    else:
-        flash(f"Event {letter['event_id']} was sent to {letter['consumer']} again.", "success")
+    attempt(lambda: dead_letters.replay_dead_letter(letter_id, current_app.config["BROKER_URL"]),
+            lambda letter: f"Event {letter['event_id']} was sent to {letter['consumer']} again.")
     return redirect(url_for(".dead_letter_list"))

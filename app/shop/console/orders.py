@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from pydantic import Field
 
 from ..accounts.auth import require_staff
 from ..accounts.service import user_by_id
 from ..api import PageQuery, Schema, parse
-from ..errors import Problem
 from ..extensions import payment_gateway
 from ..logistics.queries import shipment_for_order
 from ..orders import service as orders
 from ..orders import states
+from ..storefront.forms import attempt
 from . import console_blueprint
 
 bp = console_blueprint("console_orders", __name__)
@@ -53,13 +53,9 @@ def order_page(order_id: int):
 
 @bp.post("/orders/<int:order_id>/moves")
 def move(order_id: int):
-    try:
+    def move_it():
         wanted = parse(OrderMove, {key: request.form.get(key, "") for key in ("status", "cause")}, "body")
-        order = orders.move_order(order_id, require_staff(), wanted.status, wanted.cause, payment_gateway())
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        flash(problem.detail, "error")
-    else:
-        flash(f"Order {order_id} is {order['status'].replace('_', ' ')} now.", "success")
+        return orders.move_order(order_id, require_staff(), wanted.status, wanted.cause, payment_gateway())
+
+    attempt(move_it, lambda order: f"Order {order_id} is {order['status'].replace('_', ' ')} now.")
     return redirect(url_for(".order_page", order_id=order_id))

@@ -9,6 +9,7 @@ from ..api import parse
 from ..errors import Problem
 from ..reviews import service as reviews
 from ..reviews.schemas import HideReview, StaffReviewQuery
+from ..storefront.forms import attempt
 from . import console_blueprint
 
 bp = console_blueprint("console_reviews", __name__)
@@ -33,25 +34,14 @@ def hide(review_id: int):
     reason = request.form.get("reason", "").strip()
     try:
         parse(HideReview, {"reason": reason}, "body")
-        reviews.hide_review(review_id, require_staff(), reason)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        flash("Give the reason the review is hidden (up to 200 characters)." if problem.status == 422
-              else problem.detail, "error")
-    else:
-        flash(f"Review {review_id} is hidden: {reason}", "success")
+    except Problem:
+        flash("Give the reason the review is hidden (up to 200 characters).", "error")
+        return _back()
+    attempt(lambda: reviews.hide_review(review_id, require_staff(), reason), f"Review {review_id} is hidden: {reason}")
     return _back()
 
 
 @bp.post("/reviews/<int:review_id>/unhide")
 def unhide(review_id: int):
-    try:
-        reviews.unhide_review(review_id, require_staff())
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        flash(problem.detail, "error")
-    else:
-        flash(f"Review {review_id} is shown again.", "success")
+    attempt(lambda: reviews.unhide_review(review_id, require_staff()), f"Review {review_id} is shown again.")
     return _back()

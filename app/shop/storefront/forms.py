@@ -6,14 +6,18 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Blueprint, request, session
+from flask import Blueprint, flash, request, session
 from pydantic import ValidationError
 
 from ..errors import Problem
 from ..numbers import whole_number
 
 CSRF_FIELD = "csrf_token"
+
+T = TypeVar("T")
 
 
 def csrf_token() -> str:
@@ -63,6 +67,21 @@ def cents_from_units(text: str, high: int) -> int | None:
     units, _, fraction = text.partition(".")
     cents = int(units) * 100 + int(fraction.ljust(2, "0") or 0)
     return cents if cents <= high else None
+
+
+def attempt(action: Callable[[], T], success: str | Callable[[T], str], refusal: str | None = None) -> T | None:
+    """Run a form post's service call and flash what happened: its success sentence, or the service's
+    refusal (``refusal`` says it in the form's words instead). A record that is not there stays the
+    404 page. Returns the call's result, None when refused."""
+    try:
+        result = action()
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        flash(refusal or problem.detail, "error")
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return result
 
 
 def form_blueprint(name: str, import_name: str) -> Blueprint:

@@ -10,10 +10,9 @@ from flask import flash, redirect, request, url_for
 from pydantic import ValidationError
 
 from ..accounts.auth import current_user
-from ..errors import Problem
 from ..reviews import service as reviews
 from ..reviews.schemas import NewReview
-from .forms import form_blueprint
+from .forms import attempt, form_blueprint
 from .session import login_first
 
 bp = form_blueprint("review_pages", __name__)
@@ -43,14 +42,7 @@ def _save(save: Callable[[dict[str, Any]], object], product_id: int, thanks: str
     sentence on what happened; a review or product that is not there is the 404 page."""
     review = _posted_review()
     if review is not None:
-        try:
-            save(review.model_dump())
-        except Problem as problem:
-            if problem.status == 404:
-                raise
-            flash(problem.detail, "error")
-        else:
-            flash(thanks, "success")
+        attempt(lambda: save(review.model_dump()), thanks)
     return _product_reviews(product_id)
 
 
@@ -79,12 +71,6 @@ def helpful(review_id: int):
     if voter is None:
         return login_first("Log in to review what you bought or vote for a review.")
     product_id = reviews.get_review(review_id, voter)["product_id"]
-    try:
-        _, counted = reviews.vote_helpful(review_id, voter)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        flash(problem.detail, "error")
-    else:
-        flash("Thanks for your vote." if counted else "You found this review helpful already.", "success")
+    attempt(lambda: reviews.vote_helpful(review_id, voter),
+            lambda voted: "Thanks for your vote." if voted[1] else "You found this review helpful already.")
     return _product_reviews(product_id)
