@@ -113,8 +113,9 @@ lab-down: install ## Remove everything lab-up created (cached images and package
 	$(UV) run --no-sync python -m lab down
 
 .PHONY: lint
-lint: install ## Static checks
-	$(UV) run --no-sync ruff check app tests infra pipelines lab monitoring
+lint: install ## Static checks: ruff, mypy, ansible-lint, hadolint, the workflows, promtool, amtool, bandit
+	bash pipelines/monitoring-tools.sh
+	$(UV) run --no-sync python -m pipelines check --static-only
 
 .PHONY: bench
 bench: install ## Load the shop under gunicorn and print requests/s and latencies

@@ -18,7 +18,8 @@ def _steps(args: argparse.Namespace) -> list[Step]:
     from pipelines import build, bundle, check, converge, deploy, dora, preview, restore, verify
 
     def check_step() -> Step:
-        return Step("check", lambda: check.check(args.app_tests, args.strict_audit))
+        return Step("check", lambda: check.check(args.app_tests, args.strict_audit,
+                                                 getattr(args, "static_only", False)))
 
     def build_step(push: str | None) -> Step:
         return Step("build", lambda: build.build(push))
@@ -69,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="static checks, audit and the fast tests; reports in build/check/")
+    check.add_argument("--static-only", action="store_true",
+                       help="the static checks alone (linters, type checks, bandit): no tests, no audit")
     build = commands.add_parser("build", help="the image, tagged with the commit, and its SBOM")
     build.add_argument("--push", metavar="TARGET", help="lab, a stack (its ECR repository) or a repository")
     preview = commands.add_parser("preview", help="the stack's infrastructure change, policy pack applied")

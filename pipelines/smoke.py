@@ -19,7 +19,8 @@ from pipelines.runner import StepFailed
 
 API = "/api/v1"
 # The sandbox gateway charges any valid card number but its published declining ones.
-SANDBOX_CARD = {"card_number": "4242424242424242", "exp_month": 12, "cvc": "123"}
+SANDBOX_CARD_NUMBER = "4242424242424242"
+SANDBOX_CARD = {"card_number": SANDBOX_CARD_NUMBER, "exp_month": 12, "cvc": "123"}
 # Within the sandbox carrier's network (a postal code it does not serve leaves the parcel unroutable).
 ADDRESS = {"name": "Smoke Test", "line1": "1 Release Street", "city": "London", "postal_code": "SW1A 1AA",
            "country": "GB"}
@@ -90,7 +91,7 @@ def place_order(journey: Journey, address: dict[str, str] = ADDRESS) -> tuple[di
     return order, product
 
 
-def pay(journey: Journey, order: dict[str, Any], card_number: str = SANDBOX_CARD["card_number"],
+def pay(journey: Journey, order: dict[str, Any], card_number: str = SANDBOX_CARD_NUMBER,
         expect: tuple[int, ...] = (201,)) -> requests.Response:
     """The customer pays the order by card (the sandbox's published numbers choose the outcome)."""
     card = {**SANDBOX_CARD, "card_number": card_number, "exp_year": datetime.now(UTC).year + 3}
