@@ -1,10 +1,13 @@
 """Flask-Migrate (and Alembic under it) is bound only when asked for: `flask db` works, while
-the web and worker processes, which never migrate, do not carry it."""
+the web and worker processes, which never migrate, do not carry it; nor scikit-learn, which only
+the ticket classifier needs, until it classifies."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 
 
 def run_python(arguments: list[str], tmp_path) -> subprocess.CompletedProcess:
@@ -26,8 +29,9 @@ def test_flask_db_passes_its_options_on(runner, caplog):
     assert "no-such-directory" in caplog.text
 
 
-def test_an_app_that_serves_does_not_import_alembic(tmp_path):
+@pytest.mark.parametrize("module", ["alembic", "sklearn"])
+def test_an_app_that_serves_does_not_import_what_it_rarely_needs(module, tmp_path):
     program = ("import sys; from shop import create_app; create_app(); "
-               "sys.exit('alembic was imported' if 'alembic' in sys.modules else 0)")
+               f"sys.exit('{module} was imported' if '{module}' in sys.modules else 0)")
     completed = run_python(["-c", program], tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
