@@ -6,6 +6,10 @@ its share of bare is the median of the rounds' shares: a busy machine slows both
 load is shaped like Online Boutique's load generator (browse 10, view cart 3, add to cart 2, home 1,
 checkout 1) and reports the listing cache's hit rate, the requests/s it sustains at p99 <= 100 ms
 and the workers' resident memory. Figures, not a pass/fail test; issue 12 holds the targets.
+
+Shaped like production: the shop has a broker (a RabbitMQ vhost of the bench's own), and the event
+consumers and the celery worker run beside it as on a worker host, so a checkout only writes its
+events to the outbox; their resident memory is reported too.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipelines.bench_events import delete_vhost, recreate_vhost  # noqa: E402
 from pipelines.verify import lua_rotating_get, parse_wrk  # noqa: E402
 
 # Online Boutique's load generator's weights (its locustfile's tasks), in the shop's requests.
@@ -46,6 +51,13 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = os.environ.get("BENCH_DATABASE", "shopstack_bench")
 APP_PORT = int(os.environ.get("BENCH_PORT", "18000"))
 HELLO_PORT = APP_PORT + 1
+# The broker's vhost is named after the database, so it is the bench's own too.
+BROKER_URL = f"amqp://{os.environ.get('BENCH_BROKER', 'guest:guest@127.0.0.1:5672')}/{DATABASE}"
+# What a worker host runs (playbooks/roles/app_worker): the event consumers and the celery worker
+# with its beat, each with the processes the role gives them.
+EVENT_WORKER = ["-m", "shop.events.worker", "--processes", "2"]
+CELERY_WORKER = ["-m", "celery", "--app", "shop.tasks:celery_app", "worker", "--loglevel", "WARNING",
+                 "--concurrency", "2", "--beat"]
 SECRET_KEY = "bench-secret"
 SEARCH_TERMS = ["pan", "knife", "tent", "bamboo", "steel", "lamp", "boots", "running", "wool", "copper",
                 "backpack", "ceramic", "guide", "puzzle", "speaker", "yoga", "notebook", "candle", "oak",
@@ -62,6 +74,7 @@ def database_url() -> str:
 
 def app_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "FLASK_APP": "shop", "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL,
+            "BROKER_URL": BROKER_URL,
             "SECRET_KEY": SECRET_KEY, "PAYMENT_WEBHOOK_SECRETS": "whsec_bench", "SHOP_RELEASE": "bench",
             "ORDER_RESERVATION_SECONDS": "3600", "RATE_LIMIT_CART_CREATION_PER_ADDRESS": "100000 per hour", **extra}
 
@@ -115,6 +128,39 @@ def gunicorn(app_spec: str, port: int, cwd: Path, env: dict[str, str]):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class WorkerHost:
+    """The worker host's processes: the event consumers' supervisor and the celery worker."""
+
+    events_pid: int
+    celery_pid: int
+
+
+@contextmanager
+def worker_host(env: dict[str, str]):
+    """The event consumers and the celery worker, running until the bench ends; ready once every
+    consumer's queue has its consumers and the celery worker answers a ping."""
+    schedule = tempfile.mkdtemp(prefix="bench-beat-")
+    processes = [subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+                 for command in (EVENT_WORKER, [*CELERY_WORKER, "--schedule", f"{schedule}/beat"])]
+    try:
+        for ready in ([sys.executable, *EVENT_WORKER[:2], "--check"],
+                      [sys.executable, *CELERY_WORKER[:4], "inspect", "ping", "--timeout", "2"]):
+            deadline = time.monotonic() + 120
+            while subprocess.run(ready, cwd=ROOT, env=env, capture_output=True, check=False).returncode:
+                if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+                    raise RuntimeError(f"the worker host did not start: {' '.join(ready[1:])} fails")
+                time.sleep(0.5)
+        yield WorkerHost(processes[0].pid, processes[1].pid)
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+        shutil.rmtree(schedule, ignore_errors=True)
 
 
 def wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict:
@@ -285,8 +331,9 @@ class Scenario:
 
 
 class Bench:
-    def __init__(self, hello_url: str, shop: Server, duration: int, connections: int, rounds: int):
-        self.hello_url, self.shop, self.url = hello_url, shop, shop.url
+    def __init__(self, hello_url: str, shop: Server, duration: int, connections: int, rounds: int,
+                 workers: WorkerHost | None = None):
+        self.hello_url, self.shop, self.url, self.workers = hello_url, shop, shop.url, workers
         self.duration, self.connections, self.rounds = duration, connections, rounds
         self.scenarios: list[Scenario] = []
         self.bare: list[dict] = []
@@ -327,14 +374,23 @@ def hit_rate(before: dict, after: dict, kind: str) -> tuple[float, int, int]:
     return (hits / (hits + misses) if hits + misses else 0.0), int(hits), int(misses)
 
 
+def resident_kib(pid: int | str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def children(pid: int | str) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def worker_memory(master_pid: int) -> list[int]:
     """Resident memory (KiB) of each of the gunicorn master's workers."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    sizes = []
-    for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        sizes.append(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))))
-    return sizes
+    return [resident_kib(pid) for pid in children(master_pid)]
+
+
+def process_tree_memory(pid: int) -> list[int]:
+    """Resident memory (KiB) of a process, then of each of its children (a supervisor's workers)."""
+    return [resident_kib(pid), *(resident_kib(child) for child in children(pid))]
 
 
 def search_large_catalog(total: int, bench: Bench, rng: random.Random) -> None:
@@ -391,6 +447,9 @@ def mixed_load(bench: Bench, rng: random.Random, listing: list[str], pages: list
     scenario.extra["listing_hit_rate"] = hit_rate(before, after, "products")
     scenario.extra["page_hit_rate"] = hit_rate(before, after, "product")
     scenario.extra["worker_rss_kib"] = worker_memory(bench.shop.pid)
+    if bench.workers:
+        scenario.extra["event_worker_rss_kib"] = process_tree_memory(bench.workers.events_pid)
+        scenario.extra["celery_worker_rss_kib"] = process_tree_memory(bench.workers.celery_pid)
     capacity = []
     for offset, connections in enumerate(connection_steps):
         figures = wrk(bench.url + "/", bench.duration, connections, script(bench.rounds + offset))
@@ -422,6 +481,10 @@ def report(bench: Bench) -> None:
             rss = extra["worker_rss_kib"]
             print(f"{scenario.name}: gunicorn workers' resident memory after it: "
                   f"{', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
+            for label, key in (("event consumers (supervisor, then each process)", "event_worker_rss_kib"),
+                               ("celery worker (main with beat, then each pool process)", "celery_worker_rss_kib")):
+                if key in extra:
+                    print(f"{scenario.name}: {label}: {', '.join(f'{kib / 1024:.0f} MiB' for kib in extra[key])}")
             within = [(c, f) for c, f in extra["capacity"]
                       if 0 < f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
             for connections, figures in extra["capacity"]:
@@ -461,13 +524,22 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     subprocess.run(["bash", str(ROOT / "pipelines" / "services-up.sh")], check=True)
-    say(f"Preparing database {DATABASE} (migrate + demo catalog), Redis {REDIS_URL}")
+    say(f"Preparing database {DATABASE} (migrate + demo catalog), Redis {REDIS_URL}, broker vhost {DATABASE}")
+    recreate_vhost(DATABASE)
+    try:
+        run(options, wanted)
+    finally:
+        delete_vhost(DATABASE)
+
+
+def run(options: argparse.Namespace, wanted: set[str]) -> None:
     recreate_database()
     env = app_env()
     rng = random.Random(3)
-    with gunicorn("bench_hello:create_app()", HELLO_PORT, ROOT / "pipelines", env) as hello, \
+    with worker_host(env) as workers, \
+         gunicorn("bench_hello:create_app()", HELLO_PORT, ROOT / "pipelines", env) as hello, \
          gunicorn("shop:create_app()", APP_PORT, ROOT, env) as shop:
-        bench = Bench(hello.url, shop, options.duration, options.connections, options.rounds)
+        bench = Bench(hello.url, shop, options.duration, options.connections, options.rounds, workers)
         listing = [f"/api/v1/products?page={page}" for page in range(1, 6)]
         pages = [f"/api/v1/products/{product_id}" for product_id in range(1, 51)]
         for path in listing + pages:

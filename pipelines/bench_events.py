@@ -37,12 +37,17 @@ def recreate_database() -> str:
     return str(sa.engine.make_url(PG_ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False))
 
 
-def recreate_vhost() -> str:
-    for command in (["delete_vhost", VHOST], ["add_vhost", VHOST],
-                    ["set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"]):
+def recreate_vhost(vhost: str = VHOST) -> str:
+    """An empty vhost of the bench's own on the local RabbitMQ; its broker URL."""
+    for command in (["delete_vhost", vhost], ["add_vhost", vhost],
+                    ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]):
         subprocess.run(["rabbitmqctl", *command], capture_output=True, check=command[0] != "delete_vhost",
                        timeout=60)
-    return f"amqp://{BROKER}/{VHOST}"
+    return f"amqp://{BROKER}/{vhost}"
+
+
+def delete_vhost(vhost: str = VHOST) -> None:
+    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, check=False, timeout=60)
 
 
 def main() -> None:

@@ -30,10 +30,11 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known before the first query
     from .database import configure_engine_events
-    from .extensions import db, init_cache, init_carrier, init_celery, init_payment_gateway, migrate
+    from .extensions import db, init_cache, init_carrier, init_celery, init_payment_gateway
     from .limits import init_limiter
     from .logistics import consumers  # noqa: F401 - registers the order events logistics consumes
     from .metrics import register_metrics
+    from .migrations_cli import init_migrations
     from .tasks import register_outbox_relay
 
     db.init_app(app)
@@ -44,8 +45,7 @@ def register_extensions(app: Flask) -> None:
 
             connect_with_secret(db.engine, SecretLogin(app.config["DATABASE_SECRET_ARN"],
                                                        app.config["DATABASE_SECRET_MAX_AGE_SECONDS"]))
-    migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent / "migrations"),
-                     render_as_batch=True, compare_type=True)
+    init_migrations(app)
     init_cache(app)
     init_celery(app)
     init_limiter(app)

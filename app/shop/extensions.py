@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
 from flask_caching import Cache
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     BaseModel = Model
 else:
     BaseModel = db.Model
-migrate = Migrate()
 cache = Cache()
 
 

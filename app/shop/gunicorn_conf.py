@@ -33,8 +33,10 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    # Without a broker no worker runs the periodic jobs (celery beat): each web process does.
-    if not worker.wsgi.config["BROKER_URL"]:
+    # Without a broker no worker runs the periodic jobs (celery beat): each web process does. Only
+    # the shop has them (`make bench`'s bare endpoint runs under these settings too).
+    config = worker.wsgi.config
+    if "BROKER_URL" in config and not config["BROKER_URL"]:
         from shop.schedule import EmbeddedSchedule
 
         EmbeddedSchedule(worker.wsgi).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,3 +116,11 @@ def test_totals_are_always_consistent():
     quote = price(items, rules, CouponRule("X", "percent", percent=13), POLICY, NOW)
     assert quote.subtotal_cents - quote.discount_cents + quote.shipping_cents + quote.tax_cents == quote.total_cents
     assert all(isinstance(value, int) for value in (quote.total_cents, quote.tax_cents, quote.discount_cents))
+
+
+def test_a_quote_renders_every_field_it_holds():
+    rules = [PromotionRule(1, "10% off", "percent", percent=10),
+             PromotionRule(2, "free shipping", "free_shipping", threshold_cents=0)]
+    coupon = CouponRule("SAVE5", "fixed", amount_cents=500)
+    quote = price([item(quantity=2), item(product_id=2, unit=700)], rules, coupon, POLICY, NOW)
+    assert quote.to_dict() == dataclasses.asdict(quote)

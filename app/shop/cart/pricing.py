@@ -7,7 +7,7 @@ each line and each total to the customer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +84,9 @@ class Adjustment:
     name: str
     amount_cents: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "name": self.name, "amount_cents": self.amount_cents}
+
 
 @dataclass
 class QuoteLine:
@@ -95,6 +98,12 @@ class QuoteLine:
     discount_cents: int
     total_cents: int
     discounts: list[Adjustment] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"product_id": self.product_id, "name": self.name, "unit_price_cents": self.unit_price_cents,
+                "quantity": self.quantity, "subtotal_cents": self.subtotal_cents,
+                "discount_cents": self.discount_cents, "total_cents": self.total_cents,
+                "discounts": [adjustment.to_dict() for adjustment in self.discounts]}
 
 
 @dataclass
@@ -111,7 +120,13 @@ class Quote:
     coupon: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Written out rather than dataclasses.asdict, which deep-copies every value: every cart
+        # answer and every order renders one.
+        return {"currency": self.currency, "lines": [line.to_dict() for line in self.lines],
+                "subtotal_cents": self.subtotal_cents, "discounts": [adj.to_dict() for adj in self.discounts],
+                "discount_cents": self.discount_cents, "shipping_cents": self.shipping_cents,
+                "tax_cents": self.tax_cents, "tax_rate_bps": self.tax_rate_bps, "total_cents": self.total_cents,
+                "coupon": dict(self.coupon) if self.coupon is not None else None}
 
 
 def _line_discount(rule: PromotionRule, item: PricedItem) -> int:

@@ -25,6 +25,9 @@ from ..metrics import CART_CONFLICTS
 from .models import Cart, CartLine, Coupon, Promotion
 from .pricing import CouponRule, PricedItem, PricingPolicy, PromotionRule, Quote, price
 
+# Where a cart change leaves the promotions it read for the cart's quote (in the session's info).
+PROMOTIONS_FOR_QUOTE = "promotions-for-quote"
+
 
 class StaleCart(Problem):
     def __init__(self, current_version: int):
@@ -41,8 +44,9 @@ def create_cart(customer: User | None) -> Cart:
 
 
 def get_cart(cart_id: str, customer: User | None) -> Cart:
-    """The cart if the caller may see it. Someone else's cart is reported as missing (404)."""
-    cart = db.session.get(Cart, cart_id)
+    """The cart if the caller may see it, read with its lines and their products (what pricing
+    reads) in one statement. Someone else's cart is reported as missing (404)."""
+    cart = db.session.get(Cart, cart_id, options=[joinedload(Cart.lines)])
     if cart is None or cart.status != "open":
         raise NotFound("Cart", cart_id)
     if cart.customer_id is not None and (customer is None or customer.id != cart.customer_id):
@@ -89,6 +93,9 @@ def _change_cart(cart_id: str, customer: User | None, expected_version: int | No
     product: Product | None = row[1] if product_id is not None else None
     try:
         change(cart, product)
+        # Read now, in the transaction already open, for the quote that follows the change: read
+        # after the commit it would take a connection from the pool (and ping it) again.
+        db.session.info[(PROMOTIONS_FOR_QUOTE, cart.id)] = active_promotions(utcnow())
         _commit_as_written()
     except BaseException:
         db.session.rollback()
@@ -263,9 +270,13 @@ def coupon_rule(coupon: Coupon | None) -> CouponRule | None:
 
 
 def quote(cart: Cart, policy: PricingPolicy, now: datetime | None = None) -> Quote:
-    """Price a cart as it stands (lines, products and coupon already loaded with the cart)."""
+    """Price a cart as it stands (lines, products and coupon already loaded with the cart; the
+    promotions too when the cart was just changed)."""
+    promotions = db.session.info.pop((PROMOTIONS_FOR_QUOTE, cart.id), None) if now is None else None
     now = now or utcnow()
     lines = sorted(cart.lines, key=lambda line: line.product_id)
     items = [PricedItem(line.product_id, line.product.name, line.product.category_id,
                         line.product.price_cents, line.quantity) for line in lines]
-    return price(items, active_promotions(now), coupon_rule(cart.coupon), policy, now)
+    if promotions is None:
+        promotions = active_promotions(now)
+    return price(items, promotions, coupon_rule(cart.coupon), policy, now)

@@ -4,7 +4,8 @@ labelled tickets shipped in corpus/tickets.csv plus the staff's corrections.
 
 The trained pipeline is saved with joblib; a process loads it once, and trains it from the shipped
 corpus when the file is absent or was trained on another version of the corpus. No Flask imports:
-callers pass the path."""
+callers pass the path. scikit-learn (about 80 MiB with SciPy) is imported when a model is first
+trained, loaded or evaluated, so processes that never classify a ticket do not carry it."""
 
 from __future__ import annotations
 
@@ -17,13 +18,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
-from sklearn.model_selection import train_test_split
-from sklearn.naive_bayes import ComplementNB
-from sklearn.pipeline import FeatureUnion, Pipeline
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +44,10 @@ class Prediction:
 
 
 def build_pipeline() -> Pipeline:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     return Pipeline([
         ("features", FeatureUnion([
             # Words and word pairs ("charged twice", "not arrived"); rare ones dropped, counts damped.
@@ -85,6 +87,8 @@ def train(extra: Iterable[tuple[str, str]] = ()) -> Pipeline:
 
 def save(pipeline: Pipeline, path: Path, corrections: int = 0) -> None:
     """Write the model atomically: a process loading it meanwhile sees the old or the new one."""
+    import joblib
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(handle)
@@ -128,6 +132,8 @@ def _read(path: Path) -> Pipeline | None:
         return cached[1] if cached is not None and cached[0] == -1.0 else None
     if cached is not None and cached[0] == modified:
         return cached[1]
+    import joblib
+
     stored = joblib.load(path)
     if stored.get("version") != PIPELINE_VERSION or stored.get("corpus") != corpus_fingerprint():
         return None
@@ -167,6 +173,9 @@ class Evaluation:
 
 def evaluate() -> Evaluation:
     """Train on a stratified share of the corpus and measure on the rest (a fixed split)."""
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+    from sklearn.model_selection import train_test_split
+
     texts, categories = read_corpus()
     train_texts, test_texts, train_labels, test_labels = train_test_split(
         texts, categories, test_size=HELD_OUT_SHARE, random_state=SPLIT_SEED, stratify=categories)
