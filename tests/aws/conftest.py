@@ -53,6 +53,17 @@ def reset(endpoint_url: str) -> None:
     requests.post(f"{endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
 
+def emulated_secrets_manager(monkeypatch, endpoint_url: str):
+    """Point boto3's own settings, nothing of the shop's, at the emulator's Secrets Manager, emptied;
+    returns a client of it."""
+    reset(endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    return boto3.session.Session().client("secretsmanager")
+
+
 @pytest.fixture
 def aws(endpoint_url, aws_clients) -> dict:
     """boto3 clients of an emptied emulator."""

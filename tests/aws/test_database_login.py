@@ -20,7 +20,7 @@ from shop.database_credentials import SecretLogin
 from shop.extensions import db
 from tests.app.own_services import PostgresCluster
 
-from .conftest import REGION, admin, reset
+from .conftest import admin, emulated_secrets_manager
 
 
 class Role:
@@ -54,16 +54,9 @@ class Role:
 
 @pytest.fixture
 def secrets(endpoint_url, monkeypatch):
-    reset(endpoint_url)
-    # How the app finds the emulator: boto3's own settings, nothing of the shop's.
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
+    client = emulated_secrets_manager(monkeypatch, endpoint_url)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    import boto3
-
-    return boto3.session.Session().client("secretsmanager")
+    return client
 
 
 @pytest.fixture

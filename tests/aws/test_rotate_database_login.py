@@ -24,27 +24,21 @@ from infra.lambdas import rotate_database_login
 from infra.lambdas.rotate_database_login import handler
 from tests.app.own_services import PostgresCluster
 
-from .conftest import REGION, admin, reset
+from .conftest import REGION, admin, emulated_secrets_manager
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
 @pytest.fixture
 def secrets(endpoint_url, monkeypatch, cluster):
-    reset(endpoint_url)
+    client = emulated_secrets_manager(monkeypatch, endpoint_url)
     # What the function's environment holds on AWS (the endpoint and credentials aside).
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
     monkeypatch.setenv("DATABASE_HOST", "127.0.0.1")
     monkeypatch.setenv("DATABASE_PORT", str(cluster.port))
     monkeypatch.setenv("DATABASE_NAME", "postgres")
     # The test's cluster has no certificate; RDS's rds.force_ssl would refuse this.
     monkeypatch.setenv("DATABASE_TLS_CA_FILE", "off")
-    import boto3
-
-    return boto3.session.Session().client("secretsmanager")
+    return client
 
 
 class Login:
