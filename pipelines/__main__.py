@@ -35,23 +35,32 @@ def _steps(args: argparse.Namespace) -> list[Step]:
     commands: dict[str, Callable[[], list[Step]]] = {
         "check": lambda: [check_step()],
         "build": lambda: [build_step(args.push)],
-        "preview": lambda: [Step(f"preview {args.stack}", lambda: preview.preview(
-            args.stack, args.base, Path(args.policy_pack) if args.policy_pack else None, args.apply))],
+        "preview": lambda: [
+            Step(
+                f"preview {args.stack}",
+                lambda: preview.preview(
+                    args.stack, args.base, Path(args.policy_pack) if args.policy_pack else None, args.apply
+                ),
+            )
+        ],
         "deploy": lambda: [deploy_step()],
         "bundle": lambda: [Step(f"bundle for {args.stack}", lambda: bundle.bundle(args.stack, args.release))],
         "verify": lambda: [verify_step()],
         "dora": lambda: [dora_step()],
         "converge": lambda: [Step("converge the lab", converge.converge)],
-        "run": lambda: ([] if args.skip_check else [check_step()])
-        + [build_step(args.target), deploy_step(), verify_step(), dora_step()]
-        + ([Step("publish the DORA metrics", lambda: dora.publish(args.target))] if args.target == "lab" else []),
+        "run": lambda: (
+            ([] if args.skip_check else [check_step()])
+            + [build_step(args.target), deploy_step(), verify_step(), dora_step()]
+            + ([Step("publish the DORA metrics", lambda: dora.publish(args.target))] if args.target == "lab" else [])
+        ),
     }
     return commands[args.command]()
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="static checks, audit and the fast tests; reports in build/check/")
     build = commands.add_parser("build", help="the image, tagged with the commit, and its SBOM")
@@ -63,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--apply", action="store_true", help="then pulumi up (needs the CLI and credentials)")
     deploy = commands.add_parser("deploy", help="roll the release out, smoke-test it, roll back on failure")
     bundle_parser = commands.add_parser("bundle", help="publish the playbook bundle new AWS hosts configure from")
-    bundle_parser.add_argument("--stack", required=True, choices=("dev", "staging", "prod"))
+    bundle_parser.add_argument("--stack", required=True, choices=("lab", "dev", "staging", "prod"))
     bundle_parser.add_argument("--release", required=True, help="the image tag the bundle's hosts start")
     verify = commands.add_parser("verify", help="bounded load through the load balancer, gated; capacity report")
     dora = commands.add_parser("dora", help="the four DORA metrics from the release history")
