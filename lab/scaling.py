@@ -112,7 +112,7 @@ def launch(release: str) -> dict[str, object]:
     return record
 
 
-def _wait_for_systemd(container, timeout: float = 60) -> None:
+def _wait_for_systemd(container, timeout: float = 180) -> None:
     """Wait until the host's systemd has booted (its bus answers), as cloud-init's last stage does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
