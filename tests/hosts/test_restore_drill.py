@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 testinfra_hosts = ["ansible://data"]
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / "build" / "restore-drill.json"
+# The backup's directory and schedule: the lab's postgresql role's (no inventory overrides them).
+BACKUP_SETTINGS = yaml.safe_load((ROOT / "lab" / "roles" / "postgresql" / "defaults" / "main.yml").read_text())
 DRILL_CLUSTER = ("15", "drill", 5439)
 # Tables compared between the restored and the live database: those with a creation time are
 # counted up to the backup's time; the catalogue is compared whole.
@@ -55,7 +58,7 @@ def _newest_backup_of_the_schema(host, directory: str) -> str:
 @pytest.fixture(scope="module")
 def drill(host):
     variables = host.ansible.get_variables()
-    directory, live_port = variables["postgresql_backup_directory"], int(variables["postgresql_port"])
+    directory, live_port = BACKUP_SETTINGS["postgresql_backup_directory"], int(variables["shop_database_port"])
     version, name, port = DRILL_CLUSTER
     newest = _newest_backup_of_the_schema(host, directory)
     started = datetime.now(UTC)
@@ -90,7 +93,7 @@ def drill(host):
         "backup": newest,
         "backup_taken_at": taken_at.isoformat(),
         "drill_started_at": started.isoformat(timespec="seconds"),
-        "schedule": variables["postgresql_backup_schedule"],
+        "schedule": BACKUP_SETTINGS["postgresql_backup_schedule"],
         "rpo_seconds": round((started - taken_at).total_seconds()),
         "rto_seconds": round(rto, 1),
         "rows": rows,
