@@ -6,7 +6,7 @@ import argparse
 import shutil
 import time
 
-from lab import engine, images, inventory, resources
+from lab import aws, engine, images, inventory, resources
 from lab import topology as topo
 from lab.progress import console, note, step, timings
 from lab.secrets import SSH_KEY, VAULT_PASSWORD, fingerprint, lab_secrets, ssh_key
@@ -22,12 +22,14 @@ def up() -> None:
     secrets = lab_secrets()
     owner = fingerprint()
     resources.replace_foreign(docker, owner)
-    with step("Writing the lab inventory"):
-        inventory.write()
     with step(f"Starting the network {topo.NETWORK} ({topo.SUBNET}) and the registry"):
         resources.network(docker)
-        resources.registry(docker, registry_image, str(secrets["vault_shop_registry_password"]),
-                           owner)
+        resources.registry(docker, registry_image, str(secrets["vault_shop_registry_password"]), owner)
+    with step(f"Starting the lab's AWS endpoint on {aws.endpoint_url()}"):
+        note("started" if aws.start() else "already running")
+        stack = aws.seed(inventory.DATABASE_USER, str(secrets["vault_shop_database_password"]))
+    with step("Writing the lab inventory"):
+        inventory.write(stack)
     with step(f"Starting {len(topo.HOSTS)} hosts"):
         created = [h for h in topo.HOSTS if resources.host(docker, host_image, h, owner)]
         if created:
@@ -50,14 +52,18 @@ def describe() -> None:
     note(f"Prometheus:           http://{monitor.ip}:9090/")
     note(f"Alertmanager:         http://{monitor.ip}:9093/")
     note(f"registry (push):      {topo.push_repository()}")
+    note(f"AWS (moto):           {aws.endpoint_url()}")
     note(f"a shell on a host:    ssh -i {SSH_KEY} {topo.SSH_USER}@<address>")
     note(f"                      or: docker exec -it {topo.PREFIX}-web-1 bash")
-    note(f"converge:             cd playbooks && ANSIBLE_VAULT_PASSWORD_FILE={VAULT_PASSWORD} "
-         "ansible-playbook -i inventories/lab site.yml -e shop_release=<tag>")
+    note(
+        f"converge:             cd playbooks && ANSIBLE_VAULT_PASSWORD_FILE={VAULT_PASSWORD} "
+        "ansible-playbook -i inventories/lab site.yml -e shop_release=<tag>"
+    )
 
 
 def down(purge: bool) -> None:
     docker = engine.client()
+    aws.stop()
     resources.remove_all(docker)
     for generated in ("hosts.yml", "group_vars/all/stack.yml", "group_vars/all/vault.yml"):
         topo.INVENTORY.joinpath(generated).unlink(missing_ok=True)
@@ -84,12 +90,12 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="build the images and start the lab (idempotent)")
     remove = commands.add_parser("down", help="remove everything `up` created")
-    remove.add_argument("--purge", action="store_true",
-                        help="also remove the cached images and downloaded packages")
+    remove.add_argument("--purge", action="store_true", help="also remove the cached images and downloaded packages")
     commands.add_parser("status", help="print the hosts, URLs and how to reach them")
     commands.add_parser("images", help="build the base and host images only (molecule uses them)")
-    proof = commands.add_parser("prove", help="up, converge, idempotence, lint, testinfra, "
-                                "rolling deploys, down (make test-hosts)")
+    proof = commands.add_parser(
+        "prove", help="up, converge, idempotence, lint, testinfra, rolling deploys, down (make test-hosts)"
+    )
     proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     args = parser.parse_args()
     if args.command == "up":

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from lab import scaling
 from lab import topology as topo
 from lab.progress import console, note, step, timings
 from lab.secrets import VAULT_PASSWORD, lab_secrets
@@ -23,12 +24,20 @@ LOGS = ROOT / "lab" / ".logs"
 TESTINFRA = [f"--ansible-inventory={INVENTORY}", "--sudo"]
 # Written by the fault proof (tests/hosts/faults): each fault's detection and resolution times.
 ALERTS = ROOT / "build" / "lab-alerts.json"
+# Written by the restore drill (tests/hosts/test_restore_drill.py) and the scale-out
+# (tests/hosts/scaling): RPO and RTO, and the new host's converge time.
+RESTORE_DRILL = ROOT / "build" / "restore-drill.json"
+SCALE_OUT = ROOT / "build" / "lab-scale-out.json"
 
 
 def _env(**extra: str) -> dict[str, str]:
     # /usr/bin first: the engine's own docker client, not another one earlier on PATH.
-    return {**os.environ, "PATH": f"/usr/bin:{BIN}:{os.environ.get('PATH', '')}",
-            "ANSIBLE_VAULT_PASSWORD_FILE": str(VAULT_PASSWORD), **extra}
+    return {
+        **os.environ,
+        "PATH": f"/usr/bin:{BIN}:{os.environ.get('PATH', '')}",
+        "ANSIBLE_VAULT_PASSWORD_FILE": str(VAULT_PASSWORD),
+        **extra,
+    }
 
 
 def _run(args: list[str], *, cwd: Path = ROOT, log: str | None = None, **env: str) -> None:
@@ -39,8 +48,7 @@ def _run(args: list[str], *, cwd: Path = ROOT, log: str | None = None, **env: st
     path = LOGS / log
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
-        completed = subprocess.run(args, cwd=cwd, env=_env(**env), stdout=out,
-                                   stderr=subprocess.STDOUT, check=False)
+        completed = subprocess.run(args, cwd=cwd, env=_env(**env), stdout=out, stderr=subprocess.STDOUT, check=False)
     tail = path.read_text().splitlines()
     if completed.returncode != 0:
         console.print("\n".join(tail[-60:]))
@@ -49,8 +57,7 @@ def _run(args: list[str], *, cwd: Path = ROOT, log: str | None = None, **env: st
 
 
 def _pytest(*args: str, **env: str) -> None:
-    _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=-ra",
-          *args], **env)
+    _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=-ra", *args], **env)
 
 
 def prove(keep: bool) -> None:
@@ -59,27 +66,55 @@ def prove(keep: bool) -> None:
     started = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
     LOGS.joinpath("rollout.json").unlink(missing_ok=True)
-    ALERTS.unlink(missing_ok=True)
+    for figures in (ALERTS, RESTORE_DRILL, SCALE_OUT):
+        figures.unlink(missing_ok=True)
     try:
         with step("Bringing the lab up"):
             up()
         release = _build()
         with step(f"Converging site.yml on release {release}"):
-            _run([str(BIN / "ansible-playbook"), "site.yml", "-e", f"shop_release={release}"],
-                 cwd=ROOT / "playbooks", log="converge.log")
+            _run(
+                [str(BIN / "ansible-playbook"), "site.yml", "-e", f"shop_release={release}"],
+                cwd=ROOT / "playbooks",
+                log="converge.log",
+            )
         with step("Converging again: nothing may change"):
             _pytest("tests/hosts/test_idempotence.py", *TESTINFRA)
         with step("Linting the playbooks (ansible-lint, production profile)"):
-            _run([str(BIN / "ansible-lint"), "--profile", "production", "site.yml", "deploy.yml",
-                  "rollback.yml", "roles", "../lab/roles"], cwd=ROOT / "playbooks")
+            _run(
+                [
+                    str(BIN / "ansible-lint"),
+                    "--profile",
+                    "production",
+                    "site.yml",
+                    "deploy.yml",
+                    "rollback.yml",
+                    "roles",
+                    "../lab/roles",
+                ],
+                cwd=ROOT / "playbooks",
+            )
         with step("Linting the Dockerfiles (hadolint)"):
             _run([str(BIN / "hadolint"), "Dockerfile", *map(str, _dockerfiles())])
-        with step("Checking the hosts (testinfra)"):
-            _pytest("tests/hosts", "--ignore=tests/hosts/test_idempotence.py",
-                    "--ignore=tests/hosts/rollout", "--ignore=tests/hosts/faults", *TESTINFRA,
-                    SHOP_RELEASE=release)
+        with step(
+            f"Scaling the web group out: {scaling.HOST.name} boots with only its first-boot "
+            "script and configures itself beside the next steps"
+        ):
+            scaling.launch(release)
+        with step("Checking the hosts (testinfra), rotating the database password, a restore drill"):
+            _pytest(
+                "tests/hosts",
+                "--ignore=tests/hosts/test_idempotence.py",
+                "--ignore=tests/hosts/rollout",
+                "--ignore=tests/hosts/faults",
+                "--ignore=tests/hosts/scaling",
+                *TESTINFRA,
+                SHOP_RELEASE=release,
+            )
         with step("Rolling deploys under load: a release, a broken release, a rollback"):
             _pytest("tests/hosts/rollout", *TESTINFRA, SHOP_RELEASE=release)
+        with step(f"The scale-out: {scaling.HOST.name} checked, in service, then scaled in"):
+            _pytest("tests/hosts/scaling", *TESTINFRA, "-s", SHOP_RELEASE=release)
         with step("Injecting faults: each alert reaches Alertmanager, then resolves"):
             _pytest("tests/hosts/faults", *TESTINFRA, "-s", SHOP_RELEASE=release)
         _summary()
@@ -93,8 +128,9 @@ def prove(keep: bool) -> None:
 
 
 def _dockerfiles() -> list[Path]:
-    return sorted([*(Path(__file__).parent / "images").glob("*/Dockerfile"),
-                   *(ROOT / "tests" / "hosts").rglob("*.Dockerfile")])
+    return sorted(
+        [*(Path(__file__).parent / "images").glob("*/Dockerfile"), *(ROOT / "tests" / "hosts").rglob("*.Dockerfile")]
+    )
 
 
 def _build() -> str:
@@ -113,12 +149,25 @@ def _summary() -> None:
     rollout = LOGS / "rollout.json"
     if rollout.exists():
         for name, figures in json.loads(rollout.read_text()).items():
-            note(f"{name}: playbook {figures['playbook_seconds']} s, {figures['requests']} "
-                 f"requests through lb-1, {figures['failed']} failed, releases seen "
-                 f"{figures['releases']}")
+            note(
+                f"{name}: playbook {figures['playbook_seconds']} s, {figures['requests']} "
+                f"requests through lb-1, {figures['failed']} failed, releases seen "
+                f"{figures['releases']}"
+            )
     if ALERTS.exists():
         for fault, figures in json.loads(ALERTS.read_text()).items():
-            note(f"{fault}: {figures['alert']} fired after {figures['detected_seconds']} s, resolved "
-                 f"{figures['resolved_seconds']} s after the fault was removed")
+            note(
+                f"{fault}: {figures['alert']} fired after {figures['detected_seconds']} s, resolved "
+                f"{figures['resolved_seconds']} s after the fault was removed"
+            )
+    if RESTORE_DRILL.exists():
+        drill = json.loads(RESTORE_DRILL.read_text())
+        note(f"restore drill: RPO {drill['rpo_seconds']} s, RTO {drill['rto_seconds']} s, rows {drill['rows']}")
+    if SCALE_OUT.exists():
+        scale_out = json.loads(SCALE_OUT.read_text())
+        note(
+            f"scale-out: {scale_out['host']} converged from its first-boot script in "
+            f"{scale_out['converge_seconds']} s ({scale_out['LifecycleActionResult']})"
+        )
     for title, seconds in timings.items():
         note(f"{seconds:7.1f} s  {title}")

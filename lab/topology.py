@@ -27,6 +27,10 @@ REGISTRY_PORT = 5000
 # is allowed by default, so the machine's own daemon needs no configuration).
 REGISTRY_PUSH_PORT = int(os.environ.get("LAB_REGISTRY_PUSH_PORT", "5077"))
 REGISTRY_USER = "shopstack"
+# The lab's AWS endpoint (lab/aws.py: Secrets Manager, S3, Auto Scaling), served from this machine
+# on the lab network's gateway, where the hosts reach it.
+AWS_ADDRESS = GATEWAY
+AWS_PORT = int(os.environ.get("LAB_AWS_PORT", "4566"))
 REPOSITORY = "shop"
 
 
@@ -56,6 +60,11 @@ HOSTS = (
     LabHost("data-1", "data", 31, "PostgreSQL, Redis and RabbitMQ (RDS, ElastiCache, the broker)"),
     LabHost("monitor-1", "monitor", 41, "Prometheus and Alertmanager"),
 )
+
+
+# The host the proof launches as the web Auto Scaling group's scale-out: it is in no inventory and
+# configures itself from its first-boot script alone (tests/hosts/scaling).
+NEW_WEB_HOST = LabHost("web-3", HostRole.WEB, 13, "a web host launched by its Auto Scaling group")
 
 
 def registry_address() -> str:

@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--apply", action="store_true", help="then pulumi up (needs the CLI and credentials)")
     deploy = commands.add_parser("deploy", help="roll the release out, smoke-test it, roll back on failure")
     bundle_parser = commands.add_parser("bundle", help="publish the playbook bundle new AWS hosts configure from")
-    bundle_parser.add_argument("--stack", required=True, choices=("dev", "staging", "prod"))
+    bundle_parser.add_argument("--stack", required=True, choices=("lab", "dev", "staging", "prod"))
     bundle_parser.add_argument("--release", required=True, help="the image tag the bundle's hosts start")
     verify = commands.add_parser("verify", help="bounded load through the load balancer, gated; capacity report")
     dora = commands.add_parser("dora", help="the four DORA metrics from the release history")

@@ -3,8 +3,9 @@
     python -m pipelines bundle --stack dev --release <image tag>
 
 Builds a tar.gz of what a host needs to converge itself: ``playbooks/`` (ansible.cfg, the
-playbooks and roles, the shared group_vars, and the AWS inventory's group_vars with the stack's
-rendered ``stack.yml``), ``lab/roles/`` (named by site's plays, skipped on AWS),
+playbooks and roles, the shared group_vars, and the target's inventory group_vars with the stack's
+rendered ``stack.yml``: the AWS inventory, or the lab's for ``--stack lab``, whose hosts fetch it
+from the lab's S3), ``lab/roles/`` (named by site's plays, skipped on AWS),
 ``requirements.txt`` (Ansible and boto3 at the versions uv.lock pins) and
 ``converge`` (pipelines/bundle-converge.sh). It is uploaded to the stack's bundle bucket as
 ``playbooks/<release>.tar.gz`` and ``playbooks/current.tar.gz``, each with the release in its
@@ -27,12 +28,14 @@ PLAYBOOKS = ROOT / "playbooks"
 # ansible.cfg's roles_path names them; site.yml's plays for the lab's stand-ins are skipped on AWS,
 # but Ansible loads every role a play names.
 LAB_ROLES = ROOT / "lab" / "roles"
-STACK_VARS = PLAYBOOKS / "inventories" / "aws" / "group_vars" / "all" / "stack.yml"
+AWS_INVENTORY = PLAYBOOKS / "inventories" / "aws"
+STACK_VARS = AWS_INVENTORY / "group_vars" / "all" / "stack.yml"
 CONVERGE = ROOT / "pipelines" / "bundle-converge.sh"
 # What the converge installs with pip; pinned from uv.lock.
 REQUIREMENTS = ("ansible", "boto3", "botocore")
 # Inventory files only the controller uses (the aws_ec2 plugin, a host's own inventory).
-LEFT_OUT = ("*.aws_ec2.yml", "self.ini", "__pycache__", "molecule", "*.pyc", "role_docs.py")
+# (The lab's hosts.yml lists the lab's hosts for the controller; a host converging itself is alone.)
+LEFT_OUT = ("*.aws_ec2.yml", "self.ini", "hosts.yml", "__pycache__", "molecule", "*.pyc", "role_docs.py")
 
 
 def locked_versions(names: tuple[str, ...] = REQUIREMENTS) -> dict[str, str]:
@@ -50,17 +53,20 @@ def _add(archive: tarfile.TarFile, name: str, content: bytes, mode: int = 0o644)
     archive.addfile(member, io.BytesIO(content))
 
 
-def build_bundle(stack_vars: Path = STACK_VARS) -> bytes:
-    """The bundle for the stack whose endpoints ``stack_vars`` holds (render_aws_inventory writes them)."""
+def build_bundle(stack_vars: Path = STACK_VARS, inventory: Path = AWS_INVENTORY) -> bytes:
+    """The bundle for the stack whose endpoints ``stack_vars`` holds (render_aws_inventory writes them),
+    with ``inventory``'s group_vars and no other inventory's."""
     if not stack_vars.exists():
         raise FileNotFoundError(f"{stack_vars} is missing: run pipelines/render_aws_inventory.py --stack <stack>")
+    bundled_stack_vars = inventory / "group_vars" / "all" / "stack.yml"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        _add(archive, f"playbooks/{STACK_VARS.relative_to(PLAYBOOKS)}", stack_vars.read_bytes())
+        _add(archive, str(bundled_stack_vars.relative_to(ROOT)), stack_vars.read_bytes())
         files = sorted(p for tree in (PLAYBOOKS, LAB_ROLES) for p in tree.rglob("*") if p.is_file())
         for path in files:
             relative = path.relative_to(ROOT)
-            if relative.parts[:3] == ("playbooks", "inventories", "lab") or _left_out(relative) or path == STACK_VARS:
+            other_inventory = relative.parts[:2] == ("playbooks", "inventories") and inventory not in path.parents
+            if other_inventory or _left_out(relative) or path == bundled_stack_vars:
                 continue
             _add(archive, str(relative), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
         requirements = "".join(f"{name}=={version}\n" for name, version in sorted(locked_versions().items()))
@@ -69,23 +75,27 @@ def build_bundle(stack_vars: Path = STACK_VARS) -> bytes:
     return buffer.getvalue()
 
 
-def bucket_of_the_stack() -> str:
-    return str(yaml.safe_load(STACK_VARS.read_text())["shop_bundle_bucket"])
-
-
 def publish(s3: Any, bucket: str, release: str, bundle: bytes) -> None:
     for key in (f"playbooks/{release}.tar.gz", "playbooks/current.tar.gz"):
-        s3.put_object(Bucket=bucket, Key=key, Body=bundle, Metadata={"release": release},
-                      ServerSideEncryption="AES256")
+        s3.put_object(Bucket=bucket, Key=key, Body=bundle, Metadata={"release": release}, ServerSideEncryption="AES256")
 
 
 def bundle(stack: str, release: str) -> str:
+    """Publish the bundle of ``stack`` (an AWS stack, or ``lab``: the lab's S3, lab/aws.py)."""
     import boto3
 
     from pipelines.targets import resolve
 
-    resolve(stack)  # renders the stack's inventory, stack.yml included
-    body, bucket = build_bundle(), bucket_of_the_stack()
-    region = yaml.safe_load(STACK_VARS.read_text())["shop_region"]
-    publish(boto3.session.Session(region_name=region).client("s3"), bucket, release, body)
+    target = resolve(stack)  # renders an AWS stack's inventory, stack.yml included
+    stack_vars = target.inventory / "group_vars" / "all" / "stack.yml"
+    body = build_bundle(stack_vars, target.inventory)
+    settings = yaml.safe_load(stack_vars.read_text())
+    bucket = settings["shop_bundle_bucket"]
+    # The lab's S3 takes the lab's made-up key (its target's environment); AWS, the usual chain.
+    session = boto3.session.Session(
+        region_name=settings["shop_region"],
+        aws_access_key_id=target.env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=target.env.get("AWS_SECRET_ACCESS_KEY"),
+    )
+    publish(session.client("s3", endpoint_url=settings.get("shop_aws_endpoint_url")), bucket, release, body)
     return f"bundle of {release} ({len(body) // 1024} KiB) in s3://{bucket}/playbooks/current.tar.gz"

@@ -10,7 +10,8 @@ registers it with its target groups; ABANDON otherwise (or on any error), so the
 Settings, from the environment (user-data writes them): SHOP_BUNDLE_BUCKET, SHOP_BUNDLE_KEY,
 SHOP_HOST_ROLE, SHOP_LIFECYCLE_HOOK; SHOP_CONVERGE_DIRECTORY (default /opt/shop/converge). The
 instance id and region come from the instance metadata service unless SHOP_INSTANCE_ID and
-AWS_DEFAULT_REGION are set. Shipped in user-data by infra/components/hosts.py.
+AWS_DEFAULT_REGION are set; AWS_ENDPOINT_URL names an emulator (tests, the lab). Shipped in
+user-data by infra/components/hosts.py.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ METADATA = "http://169.254.169.254/latest"
 
 
 def _metadata(path: str) -> str:
-    token_request = urllib.request.Request(f"{METADATA}/api/token", method="PUT",
-                                           headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    token_request = urllib.request.Request(
+        f"{METADATA}/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+    )
     with urllib.request.urlopen(token_request, timeout=5) as answer:  # noqa: S310  # nosec B310 - link-local
         token = answer.read().decode()
     request = urllib.request.Request(f"{METADATA}/meta-data/{path}", headers={"X-aws-ec2-metadata-token": token})
@@ -59,8 +61,7 @@ def fetch_bundle(s3: Any, bucket: str, key: str, directory: Path) -> str:
 
 
 def converge(directory: Path, role: str, release: str, instance_id: str) -> bool:
-    completed = subprocess.run([str(directory / "converge"), role, release, instance_id], cwd=directory,
-                               check=False)
+    completed = subprocess.run([str(directory / "converge"), role, release, instance_id], cwd=directory, check=False)
     return completed.returncode == 0
 
 
@@ -68,9 +69,13 @@ def main() -> int:
     env = os.environ
     instance_id, region = identity()
     session = boto3.session.Session(region_name=region)
-    autoscaling, s3 = session.client("autoscaling"), session.client("s3")
+    # Debian 12's boto3 predates AWS_ENDPOINT_URL; an emulator (tests, the lab) is named there.
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    autoscaling = session.client("autoscaling", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
     group = autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])["AutoScalingInstances"][0][
-        "AutoScalingGroupName"]
+        "AutoScalingGroupName"
+    ]
     result = "ABANDON"
     try:
         directory = Path(env.get("SHOP_CONVERGE_DIRECTORY", "/opt/shop/converge"))
@@ -81,9 +86,12 @@ def main() -> int:
     except Exception as error:  # noqa: BLE001 - whatever failed, the group must hear of it
         print(f"first boot failed: {error!r}", file=sys.stderr)
     finally:
-        autoscaling.complete_lifecycle_action(LifecycleHookName=env["SHOP_LIFECYCLE_HOOK"],
-                                              AutoScalingGroupName=group, InstanceId=instance_id,
-                                              LifecycleActionResult=result)
+        autoscaling.complete_lifecycle_action(
+            LifecycleHookName=env["SHOP_LIFECYCLE_HOOK"],
+            AutoScalingGroupName=group,
+            InstanceId=instance_id,
+            LifecycleActionResult=result,
+        )
     print(f"first boot of {instance_id} in {group}: {result}")
     return 0 if result == "CONTINUE" else 1
 

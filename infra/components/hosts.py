@@ -70,17 +70,22 @@ def user_data(role: HostRole, bundle_bucket: str | None) -> str:
     """The first-boot script: the SSM agent, then (with a bundle bucket) the host configures itself."""
     script = BOOTSTRAP.read_text()
     if bundle_bucket:
-        settings = {
-            "SHOP_BUNDLE_BUCKET": bundle_bucket,
-            "SHOP_BUNDLE_KEY": bundle.CURRENT,
-            "SHOP_HOST_ROLE": str(role),
-            "SHOP_LIFECYCLE_HOOK": CONFIGURE_HOOK,
-        }
-        script += FIRST_BOOT_SHELL.format(
-            settings="\n".join(f"{key}={value}" for key, value in settings.items()),
-            agent=FIRST_BOOT.read_text(),
-        )
+        script += first_boot_script(role, bundle_bucket)
     return base64.b64encode(script.encode()).decode()
+
+
+def first_boot_script(role: HostRole, bundle_bucket: str, lifecycle_hook: str = CONFIGURE_HOOK) -> str:
+    """The part of user-data that configures the host from the bundle (the lab runs it alone)."""
+    settings = {
+        "SHOP_BUNDLE_BUCKET": bundle_bucket,
+        "SHOP_BUNDLE_KEY": bundle.CURRENT,
+        "SHOP_HOST_ROLE": str(role),
+        "SHOP_LIFECYCLE_HOOK": lifecycle_hook,
+    }
+    return FIRST_BOOT_SHELL.format(
+        settings="\n".join(f"{key}={value}" for key, value in settings.items()),
+        agent=FIRST_BOOT.read_text(),
+    )
 
 
 # Appended to host-bootstrap.sh: write the agent and its settings, run it once. The agent reports
@@ -94,6 +99,8 @@ install -d -m 0750 /etc/shop
 cat > /etc/shop/first-boot.env <<'SETTINGS'
 {settings}
 SETTINGS
+# Debian's images have no /usr/local/libexec.
+install -d -m 0755 /usr/local/libexec
 cat > /usr/local/libexec/shop-first-boot <<'AGENT'
 {agent}AGENT
 chmod 0755 /usr/local/libexec/shop-first-boot

@@ -40,9 +40,7 @@ def rendered(tmp_path_factory):
 @pytest.mark.parametrize("role", list(HostRole))
 def test_plugin_selects_the_stacks_running_hosts_of_each_role(rendered, role):
     plugin, _ = rendered
-    assert {**host_selector("dev", role), "instance-state-name": "running"} in plugin[
-        "include_filters"
-    ]
+    assert {**host_selector("dev", role), "instance-state-name": "running"} in plugin["include_filters"]
 
 
 def test_plugin_groups_hosts_by_their_role_tag(rendered):
@@ -52,20 +50,25 @@ def test_plugin_groups_hosts_by_their_role_tag(rendered):
 
 def test_plugin_selects_nothing_but_the_stacks_hosts(rendered):
     plugin, _ = rendered
-    assert "filters" not in plugin and all("tag:shopstack:stack" in f
-                                           for f in plugin["include_filters"])
+    assert "filters" not in plugin and all("tag:shopstack:stack" in f for f in plugin["include_filters"])
 
 
 def test_stack_vars_name_everything_the_lab_names(rendered):
     _, stack = rendered
-    lab_only = {"shop_registry_username"}  # ECR logs in through the instance profile
+    lab_only = {
+        "shop_registry_username",  # ECR logs in through the instance profile
+        "shop_data_host",  # the lab's one host standing in for RDS, ElastiCache and the broker
+        "shop_database_user",  # AWS reads it from the login's secret
+        "shop_monitoring_networks",  # AWS: the VPC (the managed Prometheus's agents are on every host)
+        "shop_operator_public_key",  # AWS: Session Manager, no SSH key
+        "shop_aws_endpoint_url",  # the lab's emulator; AWS's are the regional defaults
+    }
     assert set(lab_stack_vars()) - lab_only <= set(stack)
 
 
 def test_broker_endpoint_is_split_into_host_and_port(rendered):
     _, stack = rendered
-    assert (stack["shop_broker_host"], stack["shop_broker_port"]) == (
-        "b-1.mq.eu-west-1.amazonaws.com", 5671)
+    assert (stack["shop_broker_host"], stack["shop_broker_port"]) == ("b-1.mq.eu-west-1.amazonaws.com", 5671)
 
 
 def test_registry_is_the_repositorys_host(rendered):

@@ -25,10 +25,17 @@ def test_the_converge_script_is_executable_at_the_top(archive):
     assert archive.getmember("converge").mode & 0o111
 
 
-@pytest.mark.parametrize("name", ["playbooks/ansible.cfg", "playbooks/self-converge.yml", "playbooks/configure.yml",
-                                  "playbooks/roles/app_release/tasks/switch.yml",
-                                  "playbooks/inventories/aws/group_vars/all/secrets.yml",
-                                  "lab/roles/postgresql/tasks/main.yml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "playbooks/ansible.cfg",
+        "playbooks/self-converge.yml",
+        "playbooks/configure.yml",
+        "playbooks/roles/app_release/tasks/switch.yml",
+        "playbooks/inventories/aws/group_vars/all/secrets.yml",
+        "lab/roles/postgresql/tasks/main.yml",
+    ],
+)
 def test_the_bundle_holds_what_self_converge_loads(archive, name):
     assert name in archive.getnames()
 
@@ -45,3 +52,13 @@ def test_ansible_is_pinned_to_the_locked_version(archive):
 @pytest.mark.parametrize("fragment", ["inventories/lab/", ".aws_ec2.yml", "/molecule/", "__pycache__"])
 def test_the_bundle_leaves_out_what_only_the_controller_or_the_lab_uses(archive, fragment):
     assert not [name for name in archive.getnames() if fragment in name]
+
+
+def test_the_labs_bundle_carries_the_labs_inventory_and_no_other(tmp_path):
+    stack_vars = tmp_path / "stack.yml"
+    stack_vars.write_text("shop_stack: lab\nshop_bundle_bucket: shopstack-lab-bundles\n")
+    lab = bundle.PLAYBOOKS / "inventories" / "lab"
+    with tarfile.open(fileobj=io.BytesIO(bundle.build_bundle(stack_vars, lab)), mode="r:gz") as archive:
+        names = archive.getnames()
+    inventories = {name.split("/")[2] for name in names if name.startswith("playbooks/inventories/")}
+    assert (inventories, "playbooks/inventories/lab/hosts.yml" in names) == ({"lab"}, False)
