@@ -132,8 +132,8 @@ def _search(statement: Select[tuple[Product]], words: list[str], matching: searc
     page = (
         statement.with_only_columns(Product.id, relevance.label("relevance"), func.count().over().label("total"))
         .order_by(*ordering)
-        .offset((wanted.page - 1) * wanted.per_page)
-        .limit(wanted.per_page)
+        .offset(search.inline((wanted.page - 1) * wanted.per_page))
+        .limit(search.inline(wanted.per_page))
         .subquery("page")
     )
     in_order = _ORDERINGS.get(wanted.sort or "relevance", (page.c.relevance.desc(), Product.id.asc()))
