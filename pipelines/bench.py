@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipelines.bench_events import delete_vhost, recreate_vhost  # noqa: E402
-from pipelines.verify import lua_rotating_get, parse_wrk  # noqa: E402
+from pipelines.verify import latency_missing, lua_rotating_get, parse_wrk  # noqa: E402
 
 # Online Boutique's load generator's weights (its locustfile's tasks), in the shop's requests.
 MIXED_WEIGHTS = {"browse": 10, "view_cart": 3, "add_to_cart": 2, "home": 1, "checkout": 1}
@@ -174,6 +174,11 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     return {**figures, "requests": int(figures["requests"]), "non_2xx": int(figures["non_2xx"])}
 
 
+def latency(figures: dict, percentile: str) -> str:
+    """A run's percentile in ms, or why it has none."""
+    return latency_missing(figures) or f"{percentile} {figures[f'{percentile}_ms']:.1f} ms"
+
+
 def lua_requests(rows: list[tuple[str, str, dict | None, str]]) -> str:
     """A request per row (method, path, JSON body or None, bearer token or ""); thread i takes rows
     i, i+T, ... so no two requests share a row."""
@@ -306,7 +311,11 @@ def seed_large_catalog(total: int) -> None:
                     ":currency, :stock, now(), now())"), batch)
                 batch = []
                 say(f"  {number + 1:,} products")
-        connection.execute(sa.text("ANALYZE products"))
+    # What autovacuum does after a bulk import on RDS (this machine's PostgreSQL may run without it):
+    # each insert's trigger rewrote its words' rows in search_words, leaving ~100,000 dead versions of
+    # ~100 live rows for the "did you mean" vocabulary read to wade through.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM ANALYZE products, search_words"))
     engine.dispose()
     import redis
 
@@ -324,10 +333,16 @@ class Scenario:
     shares: list[float]
     extra: dict
 
-    def median(self, figure: str) -> float:
-        # A round whose requests all outlasted it measured no latency: only rounds that did count.
-        measured = [round_[figure] for round_ in self.rounds if figure == "rps" or round_[figure] > 0]
-        return statistics.median(measured) if measured else 0.0
+    def median(self, figure: str) -> float | None:
+        """The figure's median over the rounds; a latency over the rounds that measured one (a round
+        whose requests all timed out has none), None if no round did."""
+        measured = [round_[figure] for round_ in self.rounds if figure == "rps" or not latency_missing(round_)]
+        return statistics.median(measured) if measured else None
+
+    def latency_gaps(self) -> list[str]:
+        """Why rounds have no latency, one line per such round."""
+        return [f"round {number}: {reason}" for number, round_ in enumerate(self.rounds, 1)
+                if (reason := latency_missing(round_))]
 
 
 class Bench:
@@ -352,8 +367,8 @@ class Bench:
                 after_round(figures)
             scenario.rounds.append(figures)
             scenario.shares.append(figures["rps"] / bare["rps"])
-            say(f"  round {number + 1}: {figures['rps']:.0f} req/s, bare {bare['rps']:.0f} req/s, "
-                f"share {figures['rps'] / bare['rps'] * 100:.1f} %")
+            say(f"  round {number + 1}: {figures['rps']:.0f} req/s, {latency(figures, 'p99')}, "
+                f"bare {bare['rps']:.0f} req/s, share {figures['rps'] / bare['rps'] * 100:.1f} %")
         self.scenarios.append(scenario)
         return scenario
 
@@ -453,7 +468,7 @@ def mixed_load(bench: Bench, rng: random.Random, listing: list[str], pages: list
     capacity = []
     for offset, connections in enumerate(connection_steps):
         figures = wrk(bench.url + "/", bench.duration, connections, script(bench.rounds + offset))
-        say(f"  {connections} connections: {figures['rps']:.0f} req/s, p99 {figures['p99_ms']:.1f} ms")
+        say(f"  {connections} connections: {figures['rps']:.0f} req/s, {latency(figures, 'p99')}")
         capacity.append((connections, figures))
     scenario.extra["capacity"] = capacity
 
@@ -466,12 +481,19 @@ def report(bench: Bench) -> None:
           f"{len(bench.bare)} rounds")
     print(f"{'scenario':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}  rounds")
     print("-" * 110)
+    gaps = []
     for scenario in bench.scenarios:
         shares = " ".join(f"{share * 100:.0f}%" for share in scenario.shares)
-        print(f"{scenario.name:<40} {scenario.median('rps'):>9.1f} {scenario.median('p50_ms'):>8.2f} "
-              f"{scenario.median('p99_ms'):>8.2f} {sum(r['non_2xx'] for r in scenario.rounds):>8} "
-              f"{statistics.median(scenario.shares) * 100:>7.1f}%  {shares}")
-    print("(req/s, p50, p99 and the share of bare are medians over the rounds)")
+        p50, p99 = (scenario.median(figure) for figure in ("p50_ms", "p99_ms"))
+        print(f"{scenario.name:<40} {scenario.median('rps') or 0:>9.1f} "
+              f"{'n/a' if p50 is None else f'{p50:.2f}':>8} {'n/a' if p99 is None else f'{p99:.2f}':>8} "
+              f"{sum(r['non_2xx'] for r in scenario.rounds):>8} {statistics.median(scenario.shares) * 100:>7.1f}%  "
+              f"{shares}")
+        gaps += [f"{scenario.name}: {gap}" for gap in scenario.latency_gaps()]
+    print("(req/s, p50, p99 and the share of bare are medians over the rounds; p50 and p99 over the rounds "
+          "that measured a latency)")
+    for gap in gaps:
+        print(gap)
     for scenario in bench.scenarios:
         extra = scenario.extra
         if "listing_hit_rate" in extra:
@@ -486,10 +508,12 @@ def report(bench: Bench) -> None:
                 if key in extra:
                     print(f"{scenario.name}: {label}: {', '.join(f'{kib / 1024:.0f} MiB' for kib in extra[key])}")
             within = [(c, f) for c, f in extra["capacity"]
-                      if 0 < f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
+                      if not latency_missing(f) and f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
             for connections, figures in extra["capacity"]:
+                figures_ms = latency_missing(figures) or f"{latency(figures, 'p50')}, {latency(figures, 'p99')}"
+                timed_out = f", {figures['timeouts']:.0f} timed out" if figures["timeouts"] else ""
                 print(f"{scenario.name}: {connections:>3} connections: {figures['rps']:.0f} req/s, "
-                      f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms")
+                      f"{figures_ms}{timed_out}")
             if within:
                 best = max(within, key=lambda step: step[1]["rps"])
                 print(f"capacity of one web host at p99 <= {CAPACITY_P99_MS:.0f} ms: {best[1]['rps']:.0f} req/s "

@@ -29,7 +29,7 @@ REPORTS = ROOT / "build" / "capacity"
 MAX_ERROR_RATE = 0.001
 MAX_P99_MS = 1500.0
 PERCENTILES = ("50", "75", "90", "99")
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -40,12 +40,24 @@ def parse_wrk(output: str) -> dict[str, float]:
 
     figures = {"rps": number(r"Requests/sec:\s+([\d.]+)"), "requests": number(r"(\d+) requests in")}
     for percentile in PERCENTILES:
-        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)$", output, re.MULTILINE)
+        # wrk pads a one-letter unit to two characters ("1.20s "): the line may end in a space.
+        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
         figures[f"p{percentile}_ms"] = float(match.group(1)) * UNITS_MS[match.group(2)] if match else 0.0
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     figures["non_2xx"] = number(r"Non-2xx or 3xx responses: (\d+)")
+    figures["timeouts"] = float(socket.group(4)) if socket else 0.0
     figures["errors"] = figures["non_2xx"] + (sum(int(n) for n in socket.groups()) if socket else 0)
     return figures
+
+
+def latency_missing(figures: dict[str, float]) -> str:
+    """Why a wrk run has no latency percentiles ("" when it has them): wrk prints 0.00us when no
+    response arrived within its timeout, and no real response takes 0 us."""
+    if figures["p50_ms"] > 0:
+        return ""
+    if figures["timeouts"]:
+        return f"no latency: {figures['timeouts']:.0f} requests timed out and none finished in time"
+    return "no latency: no response finished within the run"
 
 
 def lua_rotating_get(paths: list[str]) -> str:

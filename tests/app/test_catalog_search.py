@@ -128,7 +128,8 @@ def test_terms_keep_only_words():
 ])
 def test_search_uses_its_index(app, shelf, backend, matching, index):
     statement, _ = matching(sa.select(Product.id), ["pan"], backend)
-    compiled = statement.compile(db.engine)
+    # As the engine runs it: the candidates' LIMIT is written into the SQL (search.inline), not bound.
+    compiled = statement.compile(db.engine, compile_kwargs={"render_postcompile": True})
     # SQLite's driver takes positional parameters, psycopg named ones.
     params = tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional else compiled.params
     with db.engine.begin() as connection:
@@ -141,6 +142,17 @@ def test_search_uses_its_index(app, shelf, backend, matching, index):
         rows = connection.exec_driver_sql(f"{explain} {compiled}", params).all()
     plan = "\n".join(str(row[-1]) for row in rows)
     assert index[backend] in plan, plan
+
+
+def test_a_search_writes_its_limits_into_the_sql(app, client, shelf, backend):
+    # A prepared statement's generic plan would guess a bound LIMIT small and read every match.
+    sent = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    client.get("/api/v1/products", query_string={"q": "pan", "per_page": 7})
+    search_sql = next(statement for statement in sent if "AS page" in statement)
+    # PostgreSQL also caps the matches it ranks; SQLite ranks every one.
+    limits = ["LIMIT 7", f"LIMIT {search.CANDIDATES}"] if backend == "postgresql" else ["LIMIT 7"]
+    assert all(limit in search_sql for limit in limits), search_sql
 
 
 def listing(client, q: str) -> dict:

@@ -6,6 +6,7 @@ import json
 
 from pipelines import verify
 
+# wrk pads a one-letter unit to two characters: a latency in seconds ends its line in a space.
 WRK_OUTPUT = """\
 Running 5s test @ http://172.29.77.10/
   2 threads and 8 connections
@@ -16,7 +17,7 @@ Running 5s test @ http://172.29.77.10/
      50%   11.50ms
      75%   13.20ms
      90%   16.90ms
-     99%    1.20s
+     99%    1.20s\x20
   3251 requests in 5.00s, 1.10MB read
   Socket errors: connect 0, read 2, write 0, timeout 1
   Non-2xx or 3xx responses: 4
@@ -28,7 +29,52 @@ Transfer/sec:    220.00KB
 def test_wrk_output_is_read_into_figures():
     figures = verify.parse_wrk(WRK_OUTPUT)
     assert figures == {"rps": 650.2, "requests": 3251, "p50_ms": 11.5, "p75_ms": 13.2, "p90_ms": 16.9,
-                       "p99_ms": 1200.0, "non_2xx": 4, "errors": 7}
+                       "p99_ms": 1200.0, "non_2xx": 4, "timeouts": 1, "errors": 7}
+    assert verify.latency_missing(figures) == ""
+
+
+def test_a_latency_over_a_second_is_read():
+    # Captured from wrk 4.1.0 against a server answering in 1 to 4 s.
+    output = """\
+Running 5s test @ http://127.0.0.1:18792/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.30s   762.11ms   3.98s    64.29%
+    Req/Sec     7.09      5.23    30.00     91.18%
+  Latency Distribution
+     50%    2.14s\x20
+     75%    2.85s\x20
+     90%    3.41s\x20
+     99%    3.98s\x20
+  42 requests in 5.07s, 5.09KB read
+Requests/sec:      8.28
+Transfer/sec:      1.00KB
+"""
+    figures = verify.parse_wrk(output)
+    assert (figures["p50_ms"], figures["p99_ms"]) == (2140.0, 3980.0)
+
+
+def test_a_run_whose_requests_all_timed_out_says_so():
+    # Captured from wrk 4.1.0 with --timeout 1s against a server answering in 3 s.
+    output = """\
+Running 3s test @ http://127.0.0.1:18792/
+  2 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     0.00us    0.00us   0.00us    -nan%
+    Req/Sec     0.00      0.00     0.00    100.00%
+  Latency Distribution
+     50%    0.00us
+     75%    0.00us
+     90%    0.00us
+     99%    0.00us
+  1 requests in 3.05s, 124.00B read
+  Socket errors: connect 0, read 0, write 0, timeout 1
+Requests/sec:      0.33
+Transfer/sec:      40.64B
+"""
+    assert verify.latency_missing(verify.parse_wrk(output)) == (
+        "no latency: 1 requests timed out and none finished in time"
+    )
 
 
 def test_the_gate_fails_on_errors_and_on_a_slow_p99():

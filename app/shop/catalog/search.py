@@ -117,9 +117,17 @@ def corrected(words: list[str], vocabulary_words: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(closest_word(word, vocabulary) or word for word in words))
 
 
+def inline(number: int) -> ColumnElement[int]:
+    """A LIMIT or OFFSET written into the SQL rather than bound: once psycopg prepares a statement,
+    PostgreSQL may plan it generically, and a generic plan guesses a bound LIMIT small, so it reads
+    every match through the index (a bitmap of 10,000 rows for "steel") where a plan that sees LIMIT
+    300 stops after 300; with the numbers written in, the generic plan costs what it does and loses."""
+    return literal(number, literal_execute=True)
+
+
 def _capped(statement: Select, match: ColumnElement[bool]) -> Select:
     """`statement` narrowed to the first CANDIDATES products `match`es (as the index yields them)."""
-    candidates = statement.with_only_columns(Product.id).where(match).limit(CANDIDATES).subquery("candidates")
+    candidates = statement.with_only_columns(Product.id).where(match).limit(inline(CANDIDATES)).subquery("candidates")
     return statement.join(candidates, candidates.c.id == Product.id)
 
 

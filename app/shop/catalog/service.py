@@ -127,9 +127,19 @@ def _search(statement: Select[tuple[Product]], words: list[str], matching: searc
             wanted: ProductFilter) -> ProductPage:
     statement, relevance = matching(statement, words, db.engine.dialect.name)
     ordering = _ORDERINGS.get(wanted.sort or "relevance", (relevance.desc(), Product.id.asc()))
-    # Ranking already visits every match, so the total rides along instead of a second search.
-    paged = statement.add_columns(func.count().over().label("total")).order_by(*ordering)
-    rows = db.session.execute(paged.offset((wanted.page - 1) * wanted.per_page).limit(wanted.per_page)).all()
+    # The matches are ranked as ids, and only the page's products are read whole (with their category
+    # and image): ranking already visits every match, so the total rides along instead of a second search.
+    page = (
+        statement.with_only_columns(Product.id, relevance.label("relevance"), func.count().over().label("total"))
+        .order_by(*ordering)
+        .offset(search.inline((wanted.page - 1) * wanted.per_page))
+        .limit(search.inline(wanted.per_page))
+        .subquery("page")
+    )
+    in_order = _ORDERINGS.get(wanted.sort or "relevance", (page.c.relevance.desc(), Product.id.asc()))
+    rows = db.session.execute(
+        select(Product, page.c.total).join(page, page.c.id == Product.id).order_by(*in_order)
+    ).all()
     if rows:
         return ProductPage([row[0] for row in rows], rows[0].total)
     if wanted.page == 1:
