@@ -35,29 +35,29 @@ run: install-runtime ## Migrate, seed the demo catalog and serve the shop on htt
 
 # The lab's host tests spend most of their time waiting on hosts (packages, services, deploys), and
 # the event backbone's and the AWS emulator's on nodes, clusters and killed workers of their own, so
-# they run beside the app's tests rather than after them, each with a log shown once it ends (the
+# they (and the static checks) run beside the app's tests rather than after them, each with a log shown once it ends (the
 # event tests on a database and Redis of their own). `make test` fails if any of them fails.
 HOSTS_LOG := build/test-hosts.log
-SIDE_LOG := build/test-events-aws.log
+SIDE_LOG := build/test-side.log
 
 .PHONY: test
 test: install ## Run every test (brings up the services and the lab it needs)
 	@mkdir -p build
 	@$(UV) run --no-sync bash pipelines/services-up.sh
 	@echo "==> test-hosts runs in the background (log: $(HOSTS_LOG))"
-	@echo "==> test-events and test-aws run in the background (log: $(SIDE_LOG))"
+	@echo "==> lint, test-events and test-aws run in the background (log: $(SIDE_LOG))"
 	@$(MAKE) --no-print-directory test-hosts > $(HOSTS_LOG) 2>&1 & hosts=$$!; \
 	TEST_POSTGRES_URL=$(EVENTS_POSTGRES_URL) TEST_REDIS_URL=$(EVENTS_REDIS_URL) \
-		$(MAKE) --no-print-directory test-events test-aws > $(SIDE_LOG) 2>&1 & side=$$!; \
-	$(MAKE) --no-print-directory lint test-app test-infra test-monitoring test-pipelines; \
+		$(MAKE) --no-print-directory lint test-events test-aws > $(SIDE_LOG) 2>&1 & side=$$!; \
+	$(MAKE) --no-print-directory test-app test-infra test-monitoring test-pipelines; \
 	suites=$$?; \
-	echo "==> waiting for test-events and test-aws (log: $(SIDE_LOG))"; \
+	echo "==> waiting for lint, test-events and test-aws (log: $(SIDE_LOG))"; \
 	wait $$side; side=$$?; \
 	cat $(SIDE_LOG); \
 	echo "==> waiting for test-hosts (log: $(HOSTS_LOG))"; \
 	wait $$hosts; lab=$$?; \
 	cat $(HOSTS_LOG); \
-	echo "==> test suites: exit $$suites; test-events and test-aws: exit $$side; test-hosts: exit $$lab"; \
+	echo "==> test suites: exit $$suites; lint, test-events and test-aws: exit $$side; test-hosts: exit $$lab"; \
 	[ $$suites -eq 0 ] && [ $$side -eq 0 ] && [ $$lab -eq 0 ]
 
 # The event tests' own database and Redis database when they run beside the app's tests.
