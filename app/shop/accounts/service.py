@@ -49,19 +49,29 @@ def register(email: str, password: str, name: str, role: str = "customer") -> Us
 CLAIM_SALT = "shopstack-claim-guest"
 
 
+def _signed(user: User, secret_key: str, salt: str) -> str:
+    """A token naming the user and their auth epoch: logging out (or claiming) moves the epoch on,
+    and every token signed before stops working."""
+    return URLSafeTimedSerializer(secret_key, salt=salt).dumps({"uid": user.id, "epoch": user.auth_epoch})
+
+
+def _user_signed(token: str, secret_key: str, salt: str, max_age: int) -> User | None:
+    """The user a token names, while it is valid, unexpired and of their current epoch; else None."""
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=salt).loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    return signed_in_user(data.get("uid"), data.get("epoch", 0)) if isinstance(data, dict) else None
+
+
 def claim_token(guest: User, secret_key: str) -> str:
-    """The token of the link that finishes an account on a guest's address: it names the guest
-    and their auth epoch, which claiming moves on, so the link works once."""
-    return URLSafeTimedSerializer(secret_key, salt=CLAIM_SALT).dumps({"uid": guest.id, "epoch": guest.auth_epoch})
+    """The token of the link that finishes an account on a guest's address; it works once."""
+    return _signed(guest, secret_key, CLAIM_SALT)
 
 
 def guest_by_claim_token(token: str, secret_key: str, max_age: int) -> User | None:
     """The guest a claim link names, while it is valid, unexpired and unused; else None."""
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=CLAIM_SALT).loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    user = signed_in_user(data.get("uid"), data.get("epoch")) if isinstance(data, dict) else None
+    user = _user_signed(token, secret_key, CLAIM_SALT, max_age)
     return user if user is not None and user.role == GUEST else None
 
 
@@ -114,15 +124,11 @@ def authenticate(email: str, password: str) -> User:
 
 
 def issue_token(user: User, secret_key: str) -> str:
-    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).dumps({"uid": user.id, "epoch": user.auth_epoch})
+    return _signed(user, secret_key, TOKEN_SALT)
 
 
 def user_from_token(token: str, secret_key: str, max_age: int) -> User | None:
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT).loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    return signed_in_user(data.get("uid"), data.get("epoch", 0))
+    return _user_signed(token, secret_key, TOKEN_SALT, max_age)
 
 
 def signed_in_user(user_id: object, epoch: object) -> User | None:
