@@ -97,6 +97,9 @@ def main() -> None:
         "prove", help="up, converge, idempotence, lint, testinfra, rolling deploys, down (make test-hosts)"
     )
     proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+    proof.add_argument("--scale-out", action="store_true",
+                       help="also boot web-3 from its first-boot script alone and prove it joins (not yet "
+                            "proven end to end, so not part of make test)")
     args = parser.parse_args()
     if args.command == "up":
         up()
@@ -108,7 +111,7 @@ def main() -> None:
     elif args.command == "prove":
         from lab.proof import prove
 
-        prove(args.keep)
+        prove(args.keep, args.scale_out)
     else:
         describe()
     if timings and args.command != "prove":
