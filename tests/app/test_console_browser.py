@@ -62,6 +62,7 @@ def test_staff_find_an_order_and_refund_it(chromium, live_server, shop):  # noqa
     page = open_page(chromium, 1366, 900)
     log_in(page, live_server, shop["staff"])
     page.get_by_test_id("console-link").click()
+    page.wait_for_url(live_server + "/console/")
     checked(page, "home")
     page.get_by_test_id("console-nav").get_by_role("link", name="Orders").click()
     page.get_by_label("Order id or e-mail").fill("ada@")

@@ -52,6 +52,7 @@ def log_in(page, base: str, email: str) -> None:
 def problems(page) -> list[str]:
     """What is wrong with the page shown: sideways scrolling, and every axe-core violation."""
     found = []
+    page.wait_for_load_state("load")  # a click's navigation may still be under way
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > page.viewport_size["width"]:
         found.append(f"scrolls sideways: {scroll_width} px")
@@ -82,14 +83,16 @@ def test_every_page_fits_the_screen_and_passes_axe(chromium, live_server, shop, 
         pages[path] = problems(page)
     log_in(page, live_server, shop["email"])
     page.goto(f"{live_server}/products/{shop['pan']}")
-    page.get_by_test_id("add-to-cart-submit").click()
+    with page.expect_navigation():
+        page.get_by_test_id("add-to-cart-submit").click()
     for path in ("/cart", "/checkout", "/orders", f"/orders/{shop['order']}"):
         page.goto(live_server + path)
         pages[path] = problems(page)
     page.goto(live_server + "/checkout")
     page.get_by_test_id("place-order").click()  # empty fields: the browser's own checks
     page.get_by_label("Card number").evaluate("field => field.form.noValidate = true")
-    page.get_by_test_id("place-order").click()
+    with page.expect_navigation():
+        page.get_by_test_id("place-order").click()
     pages["checkout with errors"] = problems(page)
     assert {path: found for path, found in pages.items() if found} == {}
 
@@ -126,11 +129,13 @@ def test_a_guests_pages_fit_the_screen_and_pass_axe(chromium, live_server, shop,
     page.goto(live_server + "/cart")
     pages["/cart (empty)"] = problems(page)
     page.goto(f"{live_server}/products/{shop['pan']}")
-    page.get_by_test_id("add-to-cart-submit").click()
+    with page.expect_navigation():
+        page.get_by_test_id("add-to-cart-submit").click()
     page.goto(live_server + "/checkout")
     pages["/checkout (guest)"] = problems(page)
     page.get_by_label("Card number").evaluate("field => field.form.noValidate = true")
-    page.get_by_test_id("place-order").click()
+    with page.expect_navigation():
+        page.get_by_test_id("place-order").click()
     pages["guest checkout with errors"] = problems(page)
     fill(page, GUEST)
     page.get_by_test_id("place-order").click()

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from itertools import islice
 
 import pytest
 import requests
@@ -27,9 +28,10 @@ from pipelines.smoke import Journey, pay, place_order, register
 from tests.hosts.conftest import ROOT, hostvar
 
 REPORT = ROOT / "build" / "lab-alerts.json"
-# Scrape and evaluation (5 s each), `for:` (15 s), and a loaded machine's slack.
+# Scrape and evaluation (5 s each), `for:` (15 s), and a loaded machine's slack (make test runs the
+# app's tests beside the lab).
 DETECTION_BOUND_SECONDS = 90
-RESOLUTION_BOUND_SECONDS = 90
+RESOLUTION_BOUND_SECONDS = 150
 POLL_SECONDS = 1
 # ShopQueueBacklog: more than 500 ready messages in one queue.
 FLOOD_QUEUE = "shop.lab.flood"
@@ -38,8 +40,11 @@ FLOOD_MESSAGES = 600
 # 0.01 payments/s (6 in 10 minutes; the first failure only starts the counter's series).
 DECLINED_CARD = "4000000000000002"
 DECLINED_PAYMENTS = 12
-# Checkout recovers as customers pay again: at most this many paid orders bring the ratio down.
+# Checkout recovers as customers pay again: at most this many paid orders bring the ratio down
+# (12 failures need some three times as many successes to fall under a quarter; in the last
+# passing run 51 s on a loaded machine), a few between two looks at Alertmanager.
 RECOVERY_PAYMENTS = 80
+RECOVERY_PAYMENTS_PER_POLL = 3
 
 
 @dataclass
@@ -84,6 +89,8 @@ def _wait(faults: list[Fault], done: Callable[[Fault, list[dict]], bool], record
         if waiting:
             between()
             time.sleep(POLL_SECONDS)
+    for fault in waiting:
+        print(f"  {fault.alert} {fault.labels}: not done within {bound} s")
 
 
 class Lab:
@@ -165,10 +172,14 @@ def proof(inventory, pytestconfig, public_url) -> dict[str, Fault]:
             fault.removed_at = time.monotonic()
             fault.remove()
     recovering = iter(range(RECOVERY_PAYMENTS))
+
+    def customers_pay_again() -> None:
+        for _ in islice(recovering, RECOVERY_PAYMENTS_PER_POLL):
+            lab.pay_again()
+
     _wait(faults, lambda f, alerts: not any(f.matches(a) for a in alerts),
           lambda f, at: setattr(f, "resolved_seconds", round(at - f.removed_at, 1)),
-          RESOLUTION_BOUND_SECONDS, alertmanager,
-          between=lambda: next(recovering, None) is not None and lab.pay_again())
+          RESOLUTION_BOUND_SECONDS, alertmanager, between=customers_pay_again)
     report = {f.name: {key: value for key, value in asdict(f).items()
                        if key in ("alert", "labels", "detected_seconds", "resolved_seconds")} for f in faults}
     REPORT.parent.mkdir(parents=True, exist_ok=True)
