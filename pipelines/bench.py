@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -477,6 +478,43 @@ def mixed_load(bench: Bench, rng: random.Random, listing: list[str], pages: list
     scenario.extra["capacity"] = capacity
 
 
+def capacity(steps: list[tuple[int, dict]]) -> tuple[int, dict] | None:
+    """The step (connections, figures) with the most requests/s at p99 <= CAPACITY_P99_MS, if any."""
+    within = [(c, f) for c, f in steps if not latency_missing(f) and f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
+    return max(within, key=lambda step: step[1]["rps"]) if within else None
+
+
+def capacity_report(bench: Bench, release: str, at: str) -> dict:
+    """The run's figures for build/capacity/bench/<release>.json, beside the verify step's reports:
+    each scenario's medians and share of bare, and one web host's capacity at its latency objective."""
+    scenarios = {}
+    for scenario in bench.scenarios:
+        figures = {"rps": scenario.median("rps"), "p50_ms": scenario.median("p50_ms"),
+                   "p99_ms": scenario.median("p99_ms"), "share_of_bare": statistics.median(scenario.shares),
+                   "rounds": len(scenario.rounds)}
+        if "capacity" in scenario.extra:
+            best = capacity(scenario.extra["capacity"])
+            figures |= {"listing_hit_rate": scenario.extra["listing_hit_rate"][0],
+                        "worker_rss_mib": [round(kib / 1024) for kib in scenario.extra["worker_rss_kib"]],
+                        "capacity_rps_at_p99_objective": best[1]["rps"] if best else None,
+                        "capacity_connections": best[0] if best else None}
+        scenarios[scenario.name] = figures
+    return {"release": release, "target": "bench", "at": at, "cores": os.cpu_count(),
+            "bare_rps": statistics.median(r["rps"] for r in bench.bare) if bench.bare else None,
+            "p99_objective_ms": CAPACITY_P99_MS, "scenarios": scenarios}
+
+
+def write_capacity_report(bench: Bench) -> Path:
+    from pipelines import build_image
+
+    release = build_image.default_release()
+    report_ = capacity_report(bench, release, datetime.now(UTC).isoformat(timespec="seconds"))
+    path = ROOT / "build" / "capacity" / "bench" / f"{release}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report_, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def report(bench: Bench) -> None:
     print()
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} "
@@ -511,15 +549,13 @@ def report(bench: Bench) -> None:
                                ("celery worker (main with beat, then each pool process)", "celery_worker_rss_kib")):
                 if key in extra:
                     print(f"{scenario.name}: {label}: {', '.join(f'{kib / 1024:.0f} MiB' for kib in extra[key])}")
-            within = [(c, f) for c, f in extra["capacity"]
-                      if not latency_missing(f) and f["p99_ms"] <= CAPACITY_P99_MS and not f["errors"]]
+            best = capacity(extra["capacity"])
             for connections, figures in extra["capacity"]:
                 figures_ms = latency_missing(figures) or f"{latency(figures, 'p50')}, {latency(figures, 'p99')}"
                 timed_out = f", {figures['timeouts']:.0f} timed out" if figures["timeouts"] else ""
                 print(f"{scenario.name}: {connections:>3} connections: {figures['rps']:.0f} req/s, "
                       f"{figures_ms}{timed_out}")
-            if within:
-                best = max(within, key=lambda step: step[1]["rps"])
+            if best:
                 print(f"capacity of one web host at p99 <= {CAPACITY_P99_MS:.0f} ms: {best[1]['rps']:.0f} req/s "
                       f"({best[0]} connections)")
             else:
@@ -593,6 +629,7 @@ def run(options: argparse.Namespace, wanted: set[str]) -> None:
         if "large-search" in wanted:
             search_large_catalog(options.large_catalog, bench, rng)
     report(bench)
+    say(f"capacity report: {write_capacity_report(bench).relative_to(ROOT)}")
 
 
 def checkout(bench: Bench) -> None:
