@@ -94,12 +94,12 @@ def main() -> None:
     commands.add_parser("status", help="print the hosts, URLs and how to reach them")
     commands.add_parser("images", help="build the base and host images only (molecule uses them)")
     proof = commands.add_parser(
-        "prove", help="up, converge, idempotence, lint, testinfra, rolling deploys, down (make test-hosts)"
+        "prove", help="up, converge, idempotence, lint, scale-out, testinfra, rolling deploys, faults, down (make test-hosts)"
     )
     proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
-    proof.add_argument("--scale-out", action="store_true",
-                       help="also boot web-3 from its first-boot script alone and prove it joins (not yet "
-                            "proven end to end, so not part of make test)")
+    proof.add_argument("--no-scale-out", dest="scale_out", action="store_false",
+                       help="skip the scale-out (web-3 booted from its first-boot script alone, checked, in "
+                            "service, scaled back in)")
     args = parser.parse_args()
     if args.command == "up":
         up()

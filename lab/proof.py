@@ -1,5 +1,7 @@
 """The lab's proof, as `make test-hosts` runs it: bring the lab up from nothing, converge it,
-check idempotence, lint, run testinfra and the rolling deploys, and tear it down.
+check idempotence, lint, boot a scale-out web host from its first-boot script alone (it configures
+itself while testinfra checks the others), run the rolling deploys, check the new host and put it in
+service, inject faults, and tear it down.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def _pytest(*args: str, **env: str) -> None:
     _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=-ra", *args], **env)
 
 
-def prove(keep: bool, scale_out: bool = False) -> None:
+def prove(keep: bool, scale_out: bool = True) -> None:
     from lab.__main__ import down, up
 
     started = time.monotonic()

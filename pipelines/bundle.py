@@ -6,8 +6,10 @@ Builds a tar.gz of what a host needs to converge itself: ``playbooks/`` (ansible
 playbooks and roles, the shared group_vars, and the target's inventory group_vars with the stack's
 rendered ``stack.yml``: the AWS inventory, or the lab's for ``--stack lab``, whose hosts fetch it
 from the lab's S3), ``lab/roles/`` (named by site's plays, skipped on AWS),
-``requirements.txt`` (Ansible and boto3 at the versions uv.lock pins) and
-``converge`` (pipelines/bundle-converge.sh). It is uploaded to the stack's bundle bucket as
+``collections/`` (the Ansible collections the playbooks name, copied from the controller's ``ansible``
+package, with their dependencies), ``requirements.txt`` (ansible-core and boto3 at the versions uv.lock
+pins: a few MB from PyPI at boot, where the whole ``ansible`` package is some 270 MB of collections
+the host never loads) and ``converge`` (pipelines/bundle-converge.sh). It is uploaded to the stack's bundle bucket as
 ``playbooks/<release>.tar.gz`` and ``playbooks/current.tar.gz``, each with the release in its
 metadata; the bucket keeps the versions ``current`` replaced. ``deploy`` publishes it after a
 release has rolled out on AWS, so a new host starts the release the others run.
@@ -16,6 +18,8 @@ release has rolled out on AWS, so a new host starts the release the others run.
 from __future__ import annotations
 
 import io
+import json
+import re
 import tarfile
 import tomllib
 from pathlib import Path
@@ -32,7 +36,13 @@ AWS_INVENTORY = PLAYBOOKS / "inventories" / "aws"
 STACK_VARS = AWS_INVENTORY / "group_vars" / "all" / "stack.yml"
 CONVERGE = ROOT / "pipelines" / "bundle-converge.sh"
 # What the converge installs with pip; pinned from uv.lock.
-REQUIREMENTS = ("ansible", "boto3", "botocore")
+REQUIREMENTS = ("ansible-core", "boto3", "botocore")
+# A module, lookup or filter named by its fully qualified name: namespace.collection.name.
+QUALIFIED_NAME = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\b")
+# ansible-core's own; the rest are collections.
+BUILT_IN = {"ansible.builtin", "ansible.legacy"}
+# Inside a collection: what Ansible never loads at run time.
+COLLECTION_LEFT_OUT = ("tests", "docs", "changelogs", "__pycache__")
 # Inventory files only the controller uses (the aws_ec2 plugin, a host's own inventory).
 # (The lab's hosts.yml lists the lab's hosts for the controller; a host converging itself is alone.)
 LEFT_OUT = ("*.aws_ec2.yml", "self.ini", "hosts.yml", "__pycache__", "molecule", "*.pyc", "role_docs.py")
@@ -41,6 +51,45 @@ LEFT_OUT = ("*.aws_ec2.yml", "self.ini", "hosts.yml", "__pycache__", "molecule",
 def locked_versions(names: tuple[str, ...] = REQUIREMENTS) -> dict[str, str]:
     packages = tomllib.loads((ROOT / "uv.lock").read_text())["package"]
     return {package["name"]: package["version"] for package in packages if package["name"] in names}
+
+
+def installed_collections() -> Path:
+    """The controller's collections (the ``ansible`` package uv.lock pins installs them)."""
+    import ansible_collections
+
+    return Path(next(iter(ansible_collections.__path__)))
+
+
+def used_collections(trees: tuple[Path, ...] = (PLAYBOOKS, LAB_ROLES), installed: Path | None = None) -> list[str]:
+    """The collections the playbooks and roles name, with the collections those depend on."""
+    installed = installed or installed_collections()
+    names = {
+        f"{namespace}.{collection}"
+        for tree in trees
+        for path in tree.rglob("*")
+        if path.suffix in (".yml", ".yaml", ".j2") and not _left_out(path.relative_to(tree))
+        for namespace, collection in QUALIFIED_NAME.findall(path.read_text(errors="replace"))
+        if (installed / namespace / collection / "MANIFEST.json").exists()
+    } - BUILT_IN
+    pending = sorted(names)
+    while pending:
+        namespace, collection = pending.pop().split(".")
+        manifest = json.loads((installed / namespace / collection / "MANIFEST.json").read_text())
+        for dependency in manifest["collection_info"]["dependencies"]:
+            if dependency not in names:
+                names.add(dependency)
+                pending.append(dependency)
+    return sorted(names)
+
+
+def _add_collections(archive: tarfile.TarFile, names: list[str], installed: Path) -> None:
+    for name in names:
+        source = installed.joinpath(*name.split("."))
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            if path.is_file() and not (set(relative.parts) & set(COLLECTION_LEFT_OUT)) and path.suffix != ".pyc":
+                member = Path("collections", "ansible_collections", *name.split("."), relative)
+                _add(archive, str(member), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
 
 
 def _left_out(path: Path) -> bool:
@@ -69,6 +118,8 @@ def build_bundle(stack_vars: Path = STACK_VARS, inventory: Path = AWS_INVENTORY)
             if other_inventory or _left_out(relative) or path == bundled_stack_vars:
                 continue
             _add(archive, str(relative), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
+        installed = installed_collections()
+        _add_collections(archive, used_collections(installed=installed), installed)
         requirements = "".join(f"{name}=={version}\n" for name, version in sorted(locked_versions().items()))
         _add(archive, "requirements.txt", requirements.encode())
         _add(archive, "converge", CONVERGE.read_bytes(), 0o755)

@@ -44,9 +44,39 @@ def test_the_stacks_endpoints_travel_with_the_bundle(archive):
     assert "shop-dev-bundles" in _text(archive, "playbooks/inventories/aws/group_vars/all/stack.yml")
 
 
-def test_ansible_is_pinned_to_the_locked_version(archive):
+def test_ansible_core_is_pinned_to_the_locked_version_without_the_whole_ansible_package(archive):
     requirements = _text(archive, "requirements.txt").splitlines()
-    assert f"ansible=={bundle.locked_versions()['ansible']}" in requirements
+    pinned = {line.split("==")[0] for line in requirements}
+    assert (f"ansible-core=={bundle.locked_versions()['ansible-core']}" in requirements, "ansible" in pinned) == (
+        True,
+        False,
+    )
+
+
+@pytest.mark.parametrize("collection", ["community.postgresql", "amazon.aws", "ansible.posix", "community.docker"])
+def test_the_collections_the_playbooks_name_travel_with_the_bundle(archive, collection):
+    namespace, name = collection.split(".")
+    assert f"collections/ansible_collections/{namespace}/{name}/MANIFEST.json" in archive.getnames()
+
+
+def test_a_collection_named_in_a_task_or_template_is_found(tmp_path):
+    (tmp_path / "tasks.yml").write_text("- community.rabbitmq.rabbitmq_user:\n    user: shop\n")
+    (tmp_path / "motd.j2").write_text("{{ lookup('community.general.random_string') }}\n")
+    assert bundle.used_collections((tmp_path,)) == ["community.general", "community.rabbitmq"]
+
+
+def test_a_collections_dependencies_travel_with_it(tmp_path):
+    (tmp_path / "tasks.yml").write_text("- community.aws.ssm_parameter:\n    name: x\n")
+    assert bundle.used_collections((tmp_path,)) == ["amazon.aws", "community.aws"]
+
+
+def test_names_that_only_look_qualified_are_not_collections(tmp_path):
+    (tmp_path / "sysctl.yml").write_text("net.ipv4.conf.all.accept_redirects: 0\nfile: prometheus.yml.j2\n")
+    assert bundle.used_collections((tmp_path,)) == []
+
+
+def test_a_collections_own_tests_stay_behind(archive):
+    assert not [name for name in archive.getnames() if name.startswith("collections/") and "/tests/" in name]
 
 
 @pytest.mark.parametrize("fragment", ["inventories/lab/", ".aws_ec2.yml", "/molecule/", "__pycache__"])
