@@ -27,6 +27,7 @@ from lab import topology as topo
 
 ROOT = Path(__file__).resolve().parents[3]
 FIGURES = ROOT / "build" / "lab-scale-out.json"
+HAPROXY_DEFAULTS = ROOT / "lab" / "roles" / "haproxy" / "defaults" / "main.yml"
 # A first converge installs every package of a web host and pulls the shop's image: minutes on CI.
 CONVERGE_DEADLINE_SECONDS = 25 * 60
 POLL_SECONDS = 5
@@ -74,8 +75,10 @@ def lifecycle_action(launch):
 
 @pytest.fixture(scope="module")
 def load_balancer(inventory):
+    """The lab's HAProxy: its runtime API's socket and the shop's backend (the role's defaults, unless
+    the inventory sets them: the inventory alone does not show a role's defaults)."""
     name = inventory.get_hosts("lb")[0]
-    variables = inventory.get_variables(name)
+    variables = yaml.safe_load(HAPROXY_DEFAULTS.read_text()) | inventory.get_variables(name)
     return {"host": name, "socket": variables["haproxy_admin_socket"], "backend": variables["haproxy_backend_name"]}
 
 
