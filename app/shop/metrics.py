@@ -31,6 +31,13 @@ ORDERS_CREATED = Counter("shop_orders_created_total", "Orders created from carts
 ORDERS_CANCELLED = Counter("shop_orders_cancelled_total", "Orders cancelled, by cause.", ["cause"])
 PAYMENTS = Counter("shop_payments_total", "Payment attempts, by outcome.", ["outcome"])
 PAYMENTS_FAILED = Counter("shop_payments_failed_total", "Payment attempts the gateway declined or failed.")
+# Each outcome's series exists from the process's start, at 0: a series that first appears already
+# counted loses all it counted before its first scrape (rate() needs two samples), so the burst of
+# declines a card-testing attack or a gateway outage brings right after a restart would not show
+# in ShopPaymentFailureRateHigh.
+PAYMENT_OUTCOMES = ("succeeded", "failed", "invalid_card", "abandoned")
+for _outcome in PAYMENT_OUTCOMES:
+    PAYMENTS.labels(outcome=_outcome)
 STOCKOUTS = Counter("shop_stockouts_total", "Checkouts refused because stock ran out.")
 CART_CONFLICTS = Counter("shop_cart_conflicts_total", "Cart updates refused for a stale version.")
 CACHE_ERRORS = Counter("shop_cache_errors_total", "Catalog cache operations that could not reach Redis.",

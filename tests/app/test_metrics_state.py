@@ -3,6 +3,8 @@ alerts watch, which must stay at zero), and the revenue of orders paid, counted 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 from prometheus_client import REGISTRY
@@ -36,6 +38,15 @@ def revenue(currency: str = "EUR") -> float:
 
 def test_metrics_name_the_release(app, client):
     assert scrape(client)[f'shop_release_info{{release="{app.config["SHOP_RELEASE"]}"}}'] == 1
+
+
+def test_every_payment_outcome_is_a_series_at_zero_before_the_first_payment():
+    """In a fresh process (this one's registry has counted other tests' payments)."""
+    probe = ("from prometheus_client import REGISTRY; from shop import metrics; "
+             "print([REGISTRY.get_sample_value('shop_payments_total', {'outcome': o}) "
+             "for o in metrics.PAYMENT_OUTCOMES])")
+    printed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "[0.0, 0.0, 0.0, 0.0]"
 
 
 def test_nothing_overdue_in_a_healthy_shop(client):

@@ -37,13 +37,16 @@ POLL_SECONDS = 1
 FLOOD_QUEUE = "shop.lab.flood"
 FLOOD_MESSAGES = 600
 # ShopPaymentFailureRateHigh: more than a quarter of the payments of 10 minutes fail, at more than
-# 0.01 payments/s (6 in 10 minutes; the first failure only starts the counter's series).
+# 0.01 payments/s. The earlier steps' journeys paid orders within those 10 minutes (some 30 in a
+# run), so the declines must outweigh them; and Prometheus must have scraped them before web-2's
+# process is stopped with its counts (the next fault), which the injection waits for.
 DECLINED_CARD = "4000000000000002"
-DECLINED_PAYMENTS = 12
+DECLINED_PAYMENTS = 20
+SCRAPED_WITHIN_SECONDS = 30
 # Checkout recovers as customers pay again: at most this many paid orders bring the ratio down
-# (12 failures need some three times as many successes to fall under a quarter; in the last
+# (the failures need some three times as many successes to fall under a quarter; in the last
 # passing run 51 s on a loaded machine), a few between two looks at Alertmanager.
-RECOVERY_PAYMENTS = 80
+RECOVERY_PAYMENTS = 120
 RECOVERY_PAYMENTS_PER_POLL = 3
 
 
@@ -93,10 +96,22 @@ def _wait(faults: list[Fault], done: Callable[[Fault, list[dict]], bool], record
         print(f"  {fault.alert} {fault.labels}: not done within {bound} s")
 
 
+class Prometheus:
+    def __init__(self, address: str) -> None:
+        self.url = f"http://{address}:9090/api/v1/query"
+
+    def value(self, query: str) -> float:
+        reply = requests.get(self.url, params={"query": query}, timeout=10)
+        reply.raise_for_status()
+        result = reply.json()["data"]["result"]
+        return float(result[0]["value"][1]) if result else 0.0
+
+
 class Lab:
     """The lab's hosts and services the faults act on."""
 
-    def __init__(self, inventory, inventory_path: str, public_url: str) -> None:
+    def __init__(self, inventory, inventory_path: str, public_url: str, prometheus: Prometheus) -> None:
+        self.prometheus = prometheus
         def host(group: str, index: int = 0):
             name = inventory.get_hosts(group)[index]
             return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory_path}", sudo=True)
@@ -126,9 +141,14 @@ class Lab:
 
     def decline_payments(self) -> None:
         register(self.journey)
+        failed = 'sum(shop_payments_total{outcome="failed"})'
+        before = self.prometheus.value(failed)
         for _ in range(DECLINED_PAYMENTS):
             order, _ = place_order(self.journey)
             pay(self.journey, order, DECLINED_CARD, expect=(402,))
+        deadline = time.monotonic() + SCRAPED_WITHIN_SECONDS
+        while self.prometheus.value(failed) < before + DECLINED_PAYMENTS and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
 
     def pay_again(self) -> None:
         """One customer's order paid: what brings the failure ratio down once checkout works."""
@@ -156,7 +176,7 @@ def proof(inventory, pytestconfig, public_url) -> dict[str, Fault]:
         pytest.skip("the fault proof runs in the lab: its data host stands in for the managed services")
     monitor = hostvar(inventory, inventory.get_hosts("monitor")[0], "ansible_host")
     alertmanager = Alertmanager(monitor)
-    lab = Lab(inventory, pytestconfig.getoption("ansible_inventory"), public_url)
+    lab = Lab(inventory, pytestconfig.getoption("ansible_inventory"), public_url, Prometheus(monitor))
     faults = lab.faults()
     stale = [f.alert for f in faults if any(f.matches(alert) for alert in alertmanager.firing())]
     assert not stale, f"alerts firing before any fault: {stale}"
