@@ -121,6 +121,10 @@ lint: install ## Static checks: ruff, mypy, ansible-lint, hadolint, the workflow
 bench: install ## Load the shop under gunicorn and print requests/s and latencies
 	$(UV) run --no-sync python pipelines/bench.py
 
+.PHONY: bench-profile
+bench-profile: install ## Profile add to cart and checkout in-process: CPU ms, statements and round trips, CPU by subsystem
+	$(UV) run --no-sync python pipelines/bench.py --profile
+
 .PHONY: bench-events
 bench-events: install ## Publish events through RabbitMQ to a consumer and print events/s end to end
 	$(UV) run --no-sync python pipelines/bench_events.py

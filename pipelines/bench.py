@@ -583,8 +583,18 @@ def main() -> None:
                         help="products for the second search run (0 skips)")
     parser.add_argument("--only", action="append", choices=SCENARIOS,
                         help="run only these scenarios (repeatable; the bare endpoint always runs)")
+    parser.add_argument("--profile", action="store_true",
+                        help="no load: profile the shop in this process instead (pipelines/bench_profile.py)")
+    parser.add_argument("--requests", type=int, default=300,
+                        help="with --profile: requests per scenario (timed, then as many profiled)")
     options = parser.parse_args()
     wanted = set(options.only or SCENARIOS)
+    if options.profile:
+        from pipelines.bench_profile import profile
+
+        subprocess.run(["bash", str(ROOT / "pipelines" / "services-up.sh")], check=True)
+        profile(options.requests)
+        return
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     subprocess.run(["bash", str(ROOT / "pipelines" / "services-up.sh")], check=True)

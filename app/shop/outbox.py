@@ -23,9 +23,14 @@ class OutboxEvent(BaseModel):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
+# A Core insert into the table, built once: an ORM insert with values() is built, keyed and sent
+# through the ORM's bulk path again for every event.
+_INSERT_EVENT = insert(OutboxEvent.__table__)
+
+
 def record_event(topic: str, **payload: Any) -> None:
     """Write an event in the current transaction; it is published after the commit."""
-    db.session.execute(insert(OutboxEvent).values(topic=topic, payload=payload))
+    db.session.execute(_INSERT_EVENT, {"topic": topic, "payload": payload})
     db.session.info["outbox_pending"] = True
 
 

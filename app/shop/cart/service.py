@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..catalog.models import Product
-from ..columns import utcnow
+from ..columns import UtcDateTime, utcnow
 from ..database import matched
 from ..errors import Conflict, NotFound, Problem
 from ..extensions import db
@@ -243,14 +243,24 @@ def merge_guest_cart(customer: User, guest_cart_id: str | None) -> Cart | None:
     return own
 
 
+def _active_promotions_query() -> Select[Any]:
+    """The promotions running at :now, as PromotionRule's fields: a Core select of the table, built once
+    (every cart change and checkout reads them; loading them as ORM objects cost more than the read)."""
+    promotions, now = Promotion.__table__.c, bindparam("now", type_=UtcDateTime())
+    return select(promotions.id, promotions.name, promotions.kind, promotions.product_id, promotions.category_id,
+                  promotions.percent, promotions.amount_cents, promotions.buy_quantity, promotions.free_quantity,
+                  promotions.threshold_cents).where(
+        promotions.active.is_(True),
+        or_(promotions.starts_at.is_(None), promotions.starts_at <= now),
+        or_(promotions.ends_at.is_(None), promotions.ends_at > now),
+    )
+
+
+_ACTIVE_PROMOTIONS = _active_promotions_query()
+
+
 def active_promotions(now: datetime) -> list[PromotionRule]:
-    rows = db.session.scalars(select(Promotion).where(
-        Promotion.active.is_(True),
-        or_(Promotion.starts_at.is_(None), Promotion.starts_at <= now),
-        or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
-    ))
-    return [PromotionRule(p.id, p.name, p.kind, p.product_id, p.category_id, p.percent, p.amount_cents,
-                          p.buy_quantity, p.free_quantity, p.threshold_cents) for p in rows]
+    return [PromotionRule(*row) for row in db.session.execute(_ACTIVE_PROMOTIONS, {"now": now})]
 
 
 def promotions_for(product_id: int, category_id: int, now: datetime | None = None) -> list[str]:

@@ -9,11 +9,12 @@ says whether it won, so concurrent requests never oversell, double-release or do
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Integer, Select, Update, bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from .. import idempotency
@@ -82,20 +83,21 @@ def _reserve_stock(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
     params: dict[str, int] = {}
     for number, (product_id, quantity, price) in enumerate(sorted(wanted)):
         params |= {f"id_{number}": product_id, f"quantity_{number}": quantity, f"price_{number}": price}
-    # Rows of bound parameters (not a VALUES list, whose literal rows SQLAlchemy cannot cache), so
-    # the statement is compiled once per number of lines and reused.
+    return dict(db.session.execute(_reservation(len(wanted)), params).tuples().all())
+
+
+@functools.lru_cache(maxsize=64)
+def _reservation(lines: int) -> Update:
+    """The reservation of `lines` products: rows of bound parameters (not a VALUES list, whose literal
+    rows SQLAlchemy cannot cache), built once per number of lines and reused, compiled form and all."""
     selects = [select(*[bindparam(f"{name}_{number}", type_=Integer).label(name)
-                        for name in ("id", "quantity", "price")]) for number in range(len(wanted))]
+                        for name in ("id", "quantity", "price")]) for number in range(lines)]
     rows = (union_all(*selects) if len(selects) > 1 else selects[0]).cte("wanted")
-    taken = db.session.execute(
-        update(Product)
-        .where(Product.id == rows.c.id, Product.stock >= rows.c.quantity, Product.price_cents == rows.c.price)
-        .values(stock=Product.stock - rows.c.quantity)
-        .returning(Product.id, Product.stock)
-        .execution_options(synchronize_session=False),
-        params,
-    ).tuples().all()
-    return dict(taken)
+    products = Product.__table__.c
+    return (update(Product.__table__)
+            .where(products.id == rows.c.id, products.stock >= rows.c.quantity, products.price_cents == rows.c.price)
+            .values(stock=products.stock - rows.c.quantity)
+            .returning(products.id, products.stock))
 
 
 def _shortfall(wanted: list[tuple[int, int, int]]) -> Problem:
@@ -122,6 +124,13 @@ def _columns(row: BaseModel) -> dict[str, Any]:
     """A transient model's set column values, for a Core insert (defaults fill the rest)."""
     values = ((column.key, getattr(row, column.key)) for column in row.__table__.columns)
     return {key: value for key, value in values if value is not None}
+
+
+# Inserts into the tables, built once: the ORM's insert (a statement built and keyed per call, then
+# its bulk path) cost more than the statements themselves.
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_TRANSITIONS = insert(OrderTransition.__table__)
 
 
 def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], policy: PricingPolicy,
@@ -164,9 +173,9 @@ def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], 
     )
     # Three Core inserts rather than an ORM flush: checkout is the hot path and the unit of work
     # costs more than the statements. `order` stays transient; it only shapes the answer.
-    order.id = db.session.execute(insert(Order).values(_columns(order)).returning(Order.id)).scalar_one()
-    db.session.execute(insert(OrderLine), [_columns(line) | {"order_id": order.id} for line in order.lines])
-    db.session.execute(insert(OrderTransition), [_columns(step) | {"order_id": order.id} for step in order.transitions])
+    order.id = db.session.execute(_INSERT_ORDER, _columns(order)).scalar_one()
+    db.session.execute(_INSERT_LINES, [_columns(line) | {"order_id": order.id} for line in order.lines])
+    db.session.execute(_INSERT_TRANSITIONS, [_columns(step) | {"order_id": order.id} for step in order.transitions])
     record_event("order.created", order_id=order.id, customer_id=customer.id,
                  total_cents=order.total_cents, currency=order.currency)
 
