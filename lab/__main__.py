@@ -94,7 +94,8 @@ def main() -> None:
     commands.add_parser("status", help="print the hosts, URLs and how to reach them")
     commands.add_parser("images", help="build the base and host images only (molecule uses them)")
     proof = commands.add_parser(
-        "prove", help="up, converge, idempotence, lint, scale-out, testinfra, rolling deploys, faults, down (make test-hosts)"
+        "prove",
+        help="up, converge, idempotence, lint, scale-out, testinfra, rolling deploys, faults, down (make test-hosts)",
     )
     proof.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     proof.add_argument("--no-scale-out", dest="scale_out", action="store_false",

@@ -55,7 +55,7 @@ def locked_versions(names: tuple[str, ...] = REQUIREMENTS) -> dict[str, str]:
 
 def installed_collections() -> Path:
     """The controller's collections (the ``ansible`` package uv.lock pins installs them)."""
-    import ansible_collections
+    import ansible_collections  # type: ignore[import-untyped]  # a namespace package of collections
 
     return Path(next(iter(ansible_collections.__path__)))
 

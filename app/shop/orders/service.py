@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Update, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Integer, Select, Table, Update, bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from .. import idempotency
@@ -86,6 +86,10 @@ def _reserve_stock(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
     return dict(db.session.execute(_reservation(len(wanted)), params).tuples().all())
 
 
+# The tables checkout writes with Core statements (a mapped class's __table__ is typed as a FromClause).
+_PRODUCTS, _ORDERS = cast(Table, Product.__table__), cast(Table, Order.__table__)
+
+
 @functools.lru_cache(maxsize=64)
 def _reservation(lines: int) -> Update:
     """The reservation of `lines` products: rows of bound parameters (not a VALUES list, whose literal
@@ -93,8 +97,8 @@ def _reservation(lines: int) -> Update:
     selects = [select(*[bindparam(f"{name}_{number}", type_=Integer).label(name)
                         for name in ("id", "quantity", "price")]) for number in range(lines)]
     rows = (union_all(*selects) if len(selects) > 1 else selects[0]).cte("wanted")
-    products = Product.__table__.c
-    return (update(Product.__table__)
+    products = _PRODUCTS.c
+    return (update(_PRODUCTS)
             .where(products.id == rows.c.id, products.stock >= rows.c.quantity, products.price_cents == rows.c.price)
             .values(stock=products.stock - rows.c.quantity)
             .returning(products.id, products.stock))
@@ -128,9 +132,9 @@ def _columns(row: BaseModel) -> dict[str, Any]:
 
 # Inserts into the tables, built once: the ORM's insert (a statement built and keyed per call, then
 # its bulk path) cost more than the statements themselves.
-_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
-_INSERT_LINES = insert(OrderLine.__table__)
-_INSERT_TRANSITIONS = insert(OrderTransition.__table__)
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_INSERT_LINES = insert(cast(Table, OrderLine.__table__))
+_INSERT_TRANSITIONS = insert(cast(Table, OrderTransition.__table__))
 
 
 def place_order(cart_id: str, customer: User, shipping_address: dict[str, Any], policy: PricingPolicy,
