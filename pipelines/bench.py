@@ -60,6 +60,9 @@ EVENT_WORKER = ["-m", "shop.events.worker", "--processes", "2"]
 CELERY_WORKER = ["-m", "celery", "--app", "shop.tasks:celery_app", "worker", "--loglevel", "WARNING",
                  "--concurrency", "2", "--beat"]
 SECRET_KEY = "bench-secret"
+# Where every bench order ships, and the guest carts the add-to-cart scenario rotates over.
+ADDRESS = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
+GUEST_CARTS = 200
 SEARCH_TERMS = ["pan", "knife", "tent", "bamboo", "steel", "lamp", "boots", "running", "wool", "copper",
                 "backpack", "ceramic", "guide", "puzzle", "speaker", "yoga", "notebook", "candle", "oak",
                 "travel", "kite", "grinder", "linen", "cork", "headphones", "recycled", "stove", "atlas"]
@@ -437,7 +440,6 @@ def search_large_catalog(total: int, bench: Bench, rng: random.Random) -> None:
 def mixed_rows(rng: random.Random, count: int, listing: list[str], pages: list[str], carts: list[str],
                in_stock: list[int], checkouts: list[tuple[str, str]]) -> list[tuple[str, str, dict | None, str]]:
     """`count` requests drawn by MIXED_WEIGHTS; each checkout takes a cart of its own."""
-    address = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
     kinds = rng.choices(list(MIXED_WEIGHTS), weights=list(MIXED_WEIGHTS.values()), k=count)
     ready = iter(checkouts)
     rows: list[tuple[str, str, dict | None, str]] = []
@@ -453,7 +455,7 @@ def mixed_rows(rng: random.Random, count: int, listing: list[str], pages: list[s
                          {"product_id": rng.choice(in_stock), "quantity": 1}, ""))
         elif (cart := next(ready, None)) is not None:
             cart_id, token = cart
-            rows.append(("POST", "/api/v1/orders", {"cart_id": cart_id, "shipping_address": address}, token))
+            rows.append(("POST", "/api/v1/orders", {"cart_id": cart_id, "shipping_address": ADDRESS}, token))
     return rows
 
 
@@ -638,7 +640,7 @@ def run(options: argparse.Namespace, wanted: set[str]) -> None:
         if "search" in wanted:
             bench.alternate("search, 540 products", lua_rotating_get(search_paths(rng)))
         carts = [json.loads(urlopen(shop.url + "/api/v1/carts", data=b"").read())["id"]  # nosec B310
-                 for _ in range(200)]
+                 for _ in range(GUEST_CARTS)]
         in_stock = in_stock_products()
         if "cart" in wanted:
             adds = [(f"/api/v1/carts/{cart}/items", {"product_id": rng.choice(in_stock), "quantity": 1}, "")
@@ -661,10 +663,9 @@ def checkout(bench: Bench) -> None:
     hot_stock, per_round = 300, 600 * bench.duration
     ready, hot_id = prepare_carts(count=per_round * bench.rounds, lines_per_cart=3, hot_stock=hot_stock,
                                   hot_share=0.25)
-    address = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
 
     def script(number: int) -> str:
-        return lua_post_each([("/api/v1/orders", {"cart_id": cart_id, "shipping_address": address}, token)
+        return lua_post_each([("/api/v1/orders", {"cart_id": cart_id, "shipping_address": ADDRESS}, token)
                               for cart_id, token in ready[number * per_round:(number + 1) * per_round]])
 
     scenario = bench.alternate("checkout", script)

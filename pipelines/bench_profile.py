@@ -35,9 +35,6 @@ from pipelines import bench
 BUILD = bench.ROOT / "build"
 # Requests each scenario runs unmeasured first, so every compiled-statement cache and pool is warm.
 WARM_UP = 30
-# Guest carts the add-to-cart scenario rotates over, as the bench's.
-CARTS = 200
-ADDRESS = {"name": "Bench", "line1": "1 Load Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Subsystems by where a function lives: (what its file path contains, subsystem); first match wins.
@@ -123,6 +120,13 @@ class Counters:
     redis_commands: int = 0
     by_statement: Counter = field(default_factory=Counter)
     seconds_by_statement: Counter = field(default_factory=Counter)
+
+    def since(self, before: Counters) -> Counters:
+        """What was counted after `before` (a copy taken then: ``counters.since(Counters())``)."""
+        return Counters(self.statements - before.statements, self.round_trips - before.round_trips,
+                        self.sql_seconds - before.sql_seconds, self.redis_commands - before.redis_commands,
+                        self.by_statement - before.by_statement,
+                        self.seconds_by_statement - before.seconds_by_statement)
 
 
 def count_driver_work(engine: sa.Engine, counters: Counters) -> None:
@@ -250,14 +254,11 @@ def measure(scenario: Scenario, requests: int, counters: Counters) -> Figures:
     timed.reset()
     postgres = postgres_cpu_seconds()
     # After that look-up, whose own statement the counters see.
-    before = Counters(counters.statements, counters.round_trips, counters.sql_seconds, counters.redis_commands)
-    by_statement, seconds_by_statement = Counter(counters.by_statement), Counter(counters.seconds_by_statement)
+    before = counters.since(Counters())
     drive(scenario, requests)
     process, thread, wall = timed.process, timed.thread, timed.wall
-    statements = counters.by_statement - by_statement
-    seconds = counters.seconds_by_statement - seconds_by_statement
-    done = Counters(counters.statements - before.statements, counters.round_trips - before.round_trips,
-                    counters.sql_seconds - before.sql_seconds, counters.redis_commands - before.redis_commands)
+    done = counters.since(before)
+    statements, seconds = done.by_statement, done.seconds_by_statement
     postgres = postgres_cpu_seconds() - postgres
 
     profiler = cProfile.Profile(time.thread_time)
@@ -329,7 +330,7 @@ def scenarios(requests: int) -> list[Scenario]:
     bare_client, client = bare.test_client(), shop.test_client()
     with shop.app_context():
         count_driver_work(db.engine, COUNTERS)
-    guest_carts = itertools.cycle([client.post("/api/v1/carts").json["id"] for _ in range(CARTS)])
+    guest_carts = itertools.cycle([client.post("/api/v1/carts").json["id"] for _ in range(bench.GUEST_CARTS)])
     pages = itertools.cycle([f"/api/v1/products/{product_id}" for product_id in range(1, 51)])
 
     def add_to_guest_cart() -> int:
@@ -344,7 +345,7 @@ def scenarios(requests: int) -> list[Scenario]:
 
     def check_out() -> int:
         cart_id, token = next(to_check_out)
-        return client.post("/api/v1/orders", json={"cart_id": cart_id, "shipping_address": ADDRESS},
+        return client.post("/api/v1/orders", json={"cart_id": cart_id, "shipping_address": bench.ADDRESS},
                            headers={"Authorization": f"Bearer {token}"}).status_code
 
     return [
