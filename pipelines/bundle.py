@@ -89,7 +89,7 @@ def _add_collections(archive: tarfile.TarFile, names: list[str], installed: Path
             relative = path.relative_to(source)
             if path.is_file() and not (set(relative.parts) & set(COLLECTION_LEFT_OUT)) and path.suffix != ".pyc":
                 member = Path("collections", "ansible_collections", *name.split("."), relative)
-                _add(archive, str(member), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
+                _add_file(archive, str(member), path)
 
 
 def _left_out(path: Path) -> bool:
@@ -100,6 +100,11 @@ def _add(archive: tarfile.TarFile, name: str, content: bytes, mode: int = 0o644)
     member = tarfile.TarInfo(name)
     member.size, member.mode, member.mtime = len(content), mode, 0
     archive.addfile(member, io.BytesIO(content))
+
+
+def _add_file(archive: tarfile.TarFile, name: str, path: Path) -> None:
+    """A file of this tree, executable in the bundle if it is here."""
+    _add(archive, name, path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
 
 
 def build_bundle(stack_vars: Path = STACK_VARS, inventory: Path = AWS_INVENTORY) -> bytes:
@@ -117,7 +122,7 @@ def build_bundle(stack_vars: Path = STACK_VARS, inventory: Path = AWS_INVENTORY)
             other_inventory = relative.parts[:2] == ("playbooks", "inventories") and inventory not in path.parents
             if other_inventory or _left_out(relative) or path == bundled_stack_vars:
                 continue
-            _add(archive, str(relative), path.read_bytes(), 0o755 if path.stat().st_mode & 0o100 else 0o644)
+            _add_file(archive, str(relative), path)
         installed = installed_collections()
         _add_collections(archive, used_collections(installed=installed), installed)
         requirements = "".join(f"{name}=={version}\n" for name, version in sorted(locked_versions().items()))
